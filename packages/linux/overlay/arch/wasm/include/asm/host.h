@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The kernel's whole interface to the host runtime: every function the
+ * kernel imports from it. The JavaScript side of this ABI lives in one
+ * module of the runtime (kernel-imports.js); keep the two in step.
+ *
+ * Imports take and return plain integers and kernel addresses; the host
+ * reads and writes the shared kernel memory directly.
+ */
+#ifndef _ASM_WASM_HOST_H
+#define _ASM_WASM_HOST_H
+
+#include <linux/types.h>
+
+#define __host_import(name) \
+	__attribute__((import_module("host"), import_name(#name)))
+#define __host_export(name) __attribute__((export_name(#name), used))
+
+/* Boot: sizes and contents the host hands over once. */
+unsigned int wasm_host_cmdline(char *buf, unsigned int size) __host_import(cmdline);
+unsigned int wasm_host_initrd_size(void) __host_import(initrd_size);
+void wasm_host_initrd_copy(void *dst) __host_import(initrd_copy);
+
+/* Where the host sets interrupt bits (see asm/irqflags.h). */
+void wasm_host_irq_init(unsigned int *pending) __host_import(irq_init);
+
+/* Console output, synchronous; input arrives as IRQ_CONSOLE. */
+void wasm_host_console_write(const char *buf, unsigned int len) __host_import(console_write);
+unsigned int wasm_host_console_read(char *buf, unsigned int len) __host_import(console_read);
+
+/*
+ * Monotonic time in nanoseconds, as a double: exact to 2^53 ns (104 days)
+ * and no BigInt on the host side. The host raises IRQ_TIMER once the
+ * delay given to timer_set() has passed.
+ */
+double wasm_host_clock_ns(void) __host_import(clock_ns);
+void wasm_host_timer_set(double delay_ns) __host_import(timer_set);
+
+/*
+ * User memory: the current task's process memory, a Wasm memory of its
+ * own. Each returns what uaccess.h promises: bytes not copied, or for the
+ * string calls the kernel's usual result (-EFAULT on a bad address).
+ */
+unsigned long wasm_host_copy_from_user(void *to, const void __user *from, unsigned long n) __host_import(copy_from_user);
+unsigned long wasm_host_copy_to_user(void __user *to, const void *from, unsigned long n) __host_import(copy_to_user);
+unsigned long wasm_host_clear_user(void __user *to, unsigned long n) __host_import(clear_user);
+long wasm_host_strncpy_from_user(char *dst, const char __user *src, long count) __host_import(strncpy_from_user);
+long wasm_host_strnlen_user(const char __user *src, long n) __host_import(strnlen_user);
+
+/* Tasks: each runs on a host thread of its own. */
+void wasm_host_task_spawn(struct task_struct *task, unsigned long stack_top) __host_import(task_spawn);
+void __noreturn wasm_host_task_exit(void) __host_import(task_exit);
+
+/* The host's view of this thread's Wasm call stack, as text. */
+unsigned int wasm_host_backtrace(char *buf, unsigned int size) __host_import(backtrace);
+
+/* Machine state the user should see: power off, restart, panic. */
+void __noreturn wasm_host_halt(int status, const char *msg) __host_import(halt);
+
+#endif /* _ASM_WASM_HOST_H */

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#ifndef _ASM_WASM_IRQ_H
+#define _ASM_WASM_IRQ_H
+
+/*
+ * Interrupts are bits in a word that the host sets (asm/irqflags.h), one
+ * bit per line. Line 0 stays unused: much code reads irq 0 as "none".
+ */
+#define IRQ_TIMER	1
+#define IRQ_CONSOLE	2
+#define NR_IRQS		32
+
+#include <asm-generic/irq.h>
+
+#endif /* _ASM_WASM_IRQ_H */

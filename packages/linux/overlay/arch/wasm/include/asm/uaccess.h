@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * User memory is another Wasm memory: the kernel cannot address it, the
+ * host copies for it. A copy that leaves the process's memory is not an
+ * exception to fix up but a short count returned by the host.
+ */
+#ifndef _ASM_WASM_UACCESS_H
+#define _ASM_WASM_UACCESS_H
+
+#include <asm/host.h>
+
+static inline __must_check unsigned long
+raw_copy_from_user(void *to, const void __user *from, unsigned long n)
+{
+	return wasm_host_copy_from_user(to, from, n);
+}
+
+static inline __must_check unsigned long
+raw_copy_to_user(void __user *to, const void *from, unsigned long n)
+{
+	return wasm_host_copy_to_user(to, from, n);
+}
+
+#define INLINE_COPY_FROM_USER
+#define INLINE_COPY_TO_USER
+
+static inline __must_check unsigned long __clear_user(void __user *to, unsigned long n)
+{
+	return wasm_host_clear_user(to, n);
+}
+#define __clear_user __clear_user
+
+#include <asm-generic/uaccess.h>
+
+#endif /* _ASM_WASM_UACCESS_H */

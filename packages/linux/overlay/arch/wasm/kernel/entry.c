@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Where the host enters the kernel: the boot, a new task's first run, and
+ * system calls from user programs. Each host thread holds one instance of
+ * the kernel module for one task, so `current` is an instance global
+ * (asm/current.h) that is set here once, before any other kernel code runs
+ * on the thread.
+ */
+#include <linux/init.h>
+#include <linux/sched.h>
+#include <linux/sched/task.h>
+#include <linux/sched/task_stack.h>
+#include <linux/start_kernel.h>
+#include <linux/syscalls.h>
+#include <asm/host.h>
+#include <asm/switch_to.h>
+#include <asm/syscall.h>
+
+/* The instance global behind `current`; zero until an entry sets it. */
+__asm__(".globaltype wasm_current_task, i32\n"
+	".globl wasm_current_task\n"
+	"wasm_current_task:\n");
+
+__host_export(boot) void wasm_boot(void)
+{
+	wasm_set_current(&init_task);
+	wasm_set_stack_pointer((unsigned long)task_pt_regs(&init_task));
+	start_kernel();
+}
+
+/*
+ * A task's first run on its new host thread: finish the switch that
+ * created it, run a kernel thread's function, then return to the host,
+ * which starts the user program that the task has exec'd by then.
+ */
+static noinline void ret_from_fork(void)
+{
+	struct task_struct *task = current;
+
+	schedule_tail(wasm_switch_last());
+	if (task->thread.fn) {
+		/* Returns only once kernel_execve() has made it a user task. */
+		task->thread.fn(task->thread.fn_arg);
+	}
+	syscall_exit_to_user(task_pt_regs(task));
+}
+
+__host_export(task_entry) void wasm_task_entry(struct task_struct *task)
+{
+	wasm_set_current(task);
+	wasm_set_stack_pointer((unsigned long)task_pt_regs(task));
+	ret_from_fork();
+}

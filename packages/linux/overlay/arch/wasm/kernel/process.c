@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Tasks and the CPU. Every task runs on a host thread of its own; only the
+ * thread that holds the CPU runs kernel code. __switch_to() hands the CPU
+ * to the next task's thread and puts this one to sleep until someone hands
+ * it back: Wasm cannot switch stacks, but threads can take turns.
+ */
+#include <linux/sched.h>
+#include <linux/sched/task.h>
+#include <linux/sched/task_stack.h>
+#include <linux/sched/debug.h>
+#include <linux/ptrace.h>
+#include <asm/host.h>
+#include <asm/switch_to.h>
+
+/* init_task's stack: the boot runs on it, then the idle loop. */
+unsigned long init_stack[THREAD_SIZE / sizeof(unsigned long)] __aligned(THREAD_SIZE);
+
+/* The task that handed the CPU to current, for ret_from_fork(). */
+struct task_struct *wasm_switch_last(void)
+{
+	return current->thread.last;
+}
+
+static void wasm_cpu_give(struct task_struct *prev, struct task_struct *next)
+{
+	struct thread_struct *thread = &next->thread;
+
+	thread->last = prev;
+	if (!thread->started) {
+		thread->started = 1;
+		wasm_host_task_spawn(next, (unsigned long)task_pt_regs(next));
+		return;
+	}
+	__atomic_store_n(&thread->run, 1, __ATOMIC_SEQ_CST);
+	__builtin_wasm_memory_atomic_notify(&thread->run, 1);
+}
+
+static void wasm_cpu_take(struct task_struct *task)
+{
+	int *run = &task->thread.run;
+
+	/* Engines may wake a waiter spuriously: check the flag every time. */
+	while (!__atomic_exchange_n(run, 0, __ATOMIC_SEQ_CST))
+		__builtin_wasm_memory_atomic_wait32(run, 0, -1);
+}
+
+struct task_struct *__switch_to(struct task_struct *prev,
+				struct task_struct *next)
+{
+	/*
+	 * A dead task's stack and task_struct are freed by the next task as
+	 * soon as it runs: look at neither after the handover, and leave the
+	 * host thread at once.
+	 */
+	bool dead = READ_ONCE(prev->__state) == TASK_DEAD;
+
+	wasm_cpu_give(prev, next);
+	if (unlikely(dead))
+		wasm_host_task_exit();
+
+	wasm_cpu_take(prev);
+	return prev->thread.last;
+}
+
+int copy_thread(struct task_struct *p, const struct kernel_clone_args *args)
+{
+	struct pt_regs *childregs = task_pt_regs(p);
+
+	memset(&p->thread, 0, sizeof(p->thread));
+	if (unlikely(args->fn)) {
+		memset(childregs, 0, sizeof(*childregs));
+		p->thread.fn = args->fn;
+		p->thread.fn_arg = args->fn_arg;
+		return 0;
+	}
+
+	*childregs = *current_pt_regs();
+	childregs->ret = 0;
+	if (args->stack)
+		childregs->sp = args->stack;
+	return 0;
+}
+
+void flush_thread(void)
+{
+}
+
+void start_thread(struct pt_regs *regs, unsigned long pc, unsigned long sp)
+{
+	regs->user = 1;
+	regs->sp = sp;
+}
+
+unsigned long __get_wchan(struct task_struct *p)
+{
+	/* No code addresses to report. */
+	return 0;
+}
+
+void show_regs(struct pt_regs *regs)
+{
+	show_regs_print_info(KERN_DEFAULT);
+	if (regs)
+		pr_info("syscall %ld, user sp %08lx\n", regs->syscall_nr, regs->sp);
+}

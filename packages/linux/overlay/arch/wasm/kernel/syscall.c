@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * System calls. A user program imports its system call function from the
+ * kernel and the host binds that import straight to wasm_syscall() of the
+ * task's kernel instance: no JavaScript on the way in or out.
+ */
+#include <linux/resume_user_mode.h>
+#include <linux/sched/signal.h>
+#include <linux/syscalls.h>
+#include <asm/host.h>
+#include <asm/syscall.h>
+
+asmlinkage long sys_ni_syscall(void);
+
+asmlinkage long __wasm_sys_ni_syscall(const struct pt_regs *__unused)
+{
+	return sys_ni_syscall();
+}
+
+/*
+ * Not yet: mmap2 needs the kernel to lay out user memory, rt_sigreturn
+ * needs signal handlers (signal.c). Both fail with ENOSYS until then.
+ */
+#define __wasm_sys_mmap2		__wasm_sys_ni_syscall
+#define __wasm_sys_rt_sigreturn		__wasm_sys_ni_syscall
+
+#undef __SYSCALL
+#define __SYSCALL(nr, sym)	asmlinkage long __wasm_##sym(const struct pt_regs *);
+#include <asm/unistd.h>
+
+#undef __SYSCALL
+#define __SYSCALL(nr, sym)	[nr] = __wasm_##sym,
+
+const syscall_fn_t sys_call_table[__NR_syscalls] = {
+	[0 ... __NR_syscalls - 1] = __wasm_sys_ni_syscall,
+#include <asm/unistd.h>
+};
+
+/* The work due before a task goes back to user space, as on other ports. */
+void syscall_exit_to_user(struct pt_regs *regs)
+{
+	unsigned long flags;
+
+	local_irq_disable();
+	while ((flags = READ_ONCE(current_thread_info()->flags)) & _TIF_WORK_MASK) {
+		local_irq_enable();
+		if (flags & _TIF_NEED_RESCHED)
+			schedule();
+		if (flags & (_TIF_SIGPENDING | _TIF_NOTIFY_SIGNAL))
+			do_signal(regs);
+		if (flags & _TIF_NOTIFY_RESUME)
+			resume_user_mode_work(regs);
+		local_irq_disable();
+	}
+	local_irq_enable();
+}
+
+static noinline long wasm_do_syscall(long nr, u64 a0, u64 a1, u64 a2,
+				     u64 a3, u64 a4, u64 a5)
+{
+	struct pt_regs *regs = current_pt_regs();
+
+	regs->syscall_nr = nr;
+	regs->args[0] = a0;
+	regs->args[1] = a1;
+	regs->args[2] = a2;
+	regs->args[3] = a3;
+	regs->args[4] = a4;
+	regs->args[5] = a5;
+
+	if (likely((unsigned long)nr < NR_syscalls))
+		regs->ret = sys_call_table[nr](regs);
+	else
+		regs->ret = -ENOSYS;
+
+	syscall_exit_to_user(regs);
+	return regs->ret;
+}
+
+/*
+ * Every entry from user space starts at the top of the task's kernel
+ * stack: a signal or exec may have left the host without unwinding the
+ * kernel's C stack (see entry.c).
+ */
+__host_export(syscall) long wasm_syscall(long nr, u64 a0, u64 a1, u64 a2,
+					 u64 a3, u64 a4, u64 a5)
+{
+	wasm_set_stack_pointer((unsigned long)current_pt_regs());
+	return wasm_do_syscall(nr, a0, a1, a2, a3, a4, a5);
+}

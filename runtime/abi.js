@@ -1,0 +1,136 @@
+// The host side of the kernel's import ABI (arch/wasm/include/asm/host.h):
+// one function per import, each running on the thread of the task that
+// calls it. Keep the two files in step.
+
+/** Interrupt lines: bits of the kernel's wasm_irq_pending word (asm/irq.h). */
+export const IRQ_TIMER = 1;
+export const IRQ_CONSOLE = 2;
+
+/** Thrown to leave a task's thread: the task is dead or the machine halted. */
+export class TaskExit extends Error {
+  constructor() {
+    super('task exit');
+    this.name = 'TaskExit';
+  }
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * Read a NUL-terminated string from memory.
+ * @param {WebAssembly.Memory} memory
+ * @param {number} address
+ */
+export function readCString(memory, address) {
+  const bytes = new Uint8Array(memory.buffer);
+  let end = address;
+  while (end < bytes.length && bytes[end] !== 0) end++;
+  return decoder.decode(bytes.slice(address, end));
+}
+
+/**
+ * @typedef {object} TaskContext
+ * @property {WebAssembly.Memory} memory      the shared kernel memory
+ * @property {number} epoch                   the machine's clock origin (ms, performance.timeOrigin scale)
+ * @property {string} cmdline                 the kernel command line
+ * @property {Uint8Array|null} initrd         the initramfs (boot thread only)
+ * @property {(message: object) => void} post send a message to the machine
+ * @property {(bytes: Uint8Array) => void} writeConsole
+ * @property {{memory: WebAssembly.Memory}|null} user  the task's user program, if any
+ */
+
+/**
+ * The "host" imports of one kernel instance.
+ * @param {TaskContext} ctx
+ */
+export function kernelImports(ctx) {
+  const kernel = () => new Uint8Array(ctx.memory.buffer);
+  const userBytes = () => (ctx.user ? new Uint8Array(ctx.user.memory.buffer) : new Uint8Array(0));
+
+  /** Copy n bytes between memories; returns the count NOT copied. */
+  function copy(dst, dstAddr, src, srcAddr, n, userSide) {
+    const limit = userSide.length;
+    const userAddr = userSide === dst ? dstAddr : srcAddr;
+    const ok = Math.max(0, Math.min(n, limit - userAddr));
+    if (userAddr >= limit) return n;
+    dst.set(src.subarray(srcAddr, srcAddr + ok), dstAddr);
+    return n - ok;
+  }
+
+  return {
+    cmdline(buf, size) {
+      const bytes = encoder.encode(ctx.cmdline).subarray(0, size - 1);
+      const k = kernel();
+      k.set(bytes, buf);
+      k[buf + bytes.length] = 0;
+      return bytes.length;
+    },
+    initrd_size: () => (ctx.initrd ? ctx.initrd.length : 0),
+    initrd_copy(dst) {
+      kernel().set(ctx.initrd, dst);
+    },
+    irq_init(address) {
+      ctx.post({ kind: 'irq', address });
+    },
+    console_write(buf, len) {
+      ctx.writeConsole(kernel().slice(buf, buf + len));
+    },
+    console_read: () => 0,
+    clock_ns: () => (performance.timeOrigin + performance.now() - ctx.epoch) * 1e6,
+    timer_set(delayNs) {
+      // Messages from different threads may arrive out of order: the time
+      // of setting tells the machine which request is the latest.
+      const setAt = performance.timeOrigin + performance.now();
+      ctx.post({ kind: 'timer', setAt, deadline: setAt + delayNs / 1e6 });
+    },
+    task_spawn(task) {
+      ctx.post({ kind: 'spawn', task });
+    },
+    task_exit() {
+      throw new TaskExit();
+    },
+    halt(status, message) {
+      ctx.post({ kind: 'halt', status, message: readCString(ctx.memory, message) });
+      throw new TaskExit();
+    },
+    backtrace(buf, size) {
+      const frames = (new Error().stack || '').split('\n').slice(2)
+        .map((line) => line.trim().replace(/^at /, '  '))
+        .filter((line) => !line.includes('.js:'));
+      const bytes = encoder.encode(frames.join('\n')).subarray(0, size - 1);
+      const k = kernel();
+      k.set(bytes, buf);
+      k[buf + bytes.length] = 0;
+      return bytes.length;
+    },
+    copy_from_user: (to, from, n) => copy(kernel(), to, userBytes(), from, n, userBytes()),
+    copy_to_user(to, from, n) {
+      const u = userBytes();
+      return copy(u, to, kernel(), from, n, u);
+    },
+    clear_user(to, n) {
+      const u = userBytes();
+      const ok = Math.max(0, Math.min(n, u.length - to));
+      if (to < u.length) u.fill(0, to, to + ok);
+      return n - ok;
+    },
+    strncpy_from_user(dst, src, count) {
+      const u = userBytes();
+      if (src >= u.length) return -14; // -EFAULT
+      let n = 0;
+      while (n < count && src + n < u.length && u[src + n] !== 0) n++;
+      if (n < count && src + n >= u.length) return -14;
+      kernel().set(u.subarray(src, src + Math.min(n + 1, count)), dst);
+      return n;
+    },
+    strnlen_user(src, n) {
+      const u = userBytes();
+      for (let i = 0; i < n; i++) {
+        if (src + i >= u.length) return 0;
+        if (u[src + i] === 0) return i + 1;
+      }
+      return n + 1;
+    },
+  };
+}

@@ -1,0 +1,138 @@
+// A machine: the shared kernel memory, the compiled kernel, and one host
+// thread per kernel task. Environment-neutral; a platform adapter creates
+// the threads (Node worker_threads, browser Web Workers).
+
+import { IRQ_TIMER } from './abi.js';
+
+const WASM_PAGE = 65536;
+
+/**
+ * @typedef {object} Platform
+ * @property {(start: object, onMessage: (message: object) => void, onError: (error: Error) => void) => {terminate(): void}} spawnThread
+ * @property {(text: string) => void} log    a host-side message for the user (not guest output)
+ */
+
+/**
+ * @typedef {object} MachineOptions
+ * @property {BufferSource} kernel      the vmlinux.wasm bytes
+ * @property {Uint8Array|null} initrd   the initramfs (cpio, may be gzipped)
+ * @property {string} cmdline
+ * @property {number} memoryMiB         kernel memory size
+ * @property {number} timeoutMs         0 for none
+ */
+
+/** The result of a run: 0 on power-off, non-zero with a reason otherwise. */
+export class MachineExit {
+  /** @param {number} status @param {string} reason */
+  constructor(status, reason) {
+    this.status = status;
+    this.reason = reason;
+  }
+}
+
+export class Machine {
+  /** @param {Platform} platform @param {MachineOptions} options */
+  constructor(platform, options) {
+    this.platform = platform;
+    this.options = options;
+    /** @type {Map<number, {terminate(): void}>} */
+    this.threads = new Map();
+    this.irqIndex = -1;
+    this.pendingIrqs = 0;
+    this.timer = null;
+    this.timerSetAt = -Infinity;
+    this.finished = false;
+  }
+
+  /** Boot and run until power-off, panic, trap or timeout. @returns {Promise<MachineExit>} */
+  async run() {
+    const { kernel, memoryMiB } = this.options;
+    let module;
+    try {
+      module = await WebAssembly.compile(kernel);
+    } catch (error) {
+      return new MachineExit(2, `not a valid kernel image: ${error.message}`);
+    }
+    const pages = Math.ceil((memoryMiB * 1024 * 1024) / WASM_PAGE);
+    this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    this.words = new Int32Array(this.memory.buffer);
+    this.module = module;
+    this.epoch = performance.timeOrigin + performance.now();
+
+    return new Promise((resolve) => {
+      this.resolve = resolve;
+      if (this.options.timeoutMs > 0) {
+        this.deadline = setTimeout(() => this.finish(124, `timed out after ${this.options.timeoutMs / 1000} s`),
+          this.options.timeoutMs);
+      }
+      this.spawn(0);
+    });
+  }
+
+  /** Start the host thread of a task (0: the boot thread, which becomes idle). */
+  spawn(task) {
+    const start = {
+      module: this.module,
+      memory: this.memory,
+      epoch: this.epoch,
+      cmdline: this.options.cmdline,
+      initrd: task === 0 ? this.options.initrd : null,
+      task,
+    };
+    const thread = this.platform.spawnThread(start,
+      (message) => this.onMessage(message),
+      (error) => this.finish(3, `host thread of task ${task} failed: ${error.message}`));
+    this.threads.set(task, thread);
+  }
+
+  onMessage(message) {
+    if (this.finished) return;
+    switch (message.kind) {
+      case 'spawn':
+        this.spawn(message.task);
+        break;
+      case 'exit':
+        this.threads.get(message.task)?.terminate();
+        this.threads.delete(message.task);
+        break;
+      case 'irq':
+        this.irqIndex = message.address >> 2;
+        this.raise(0);
+        break;
+      case 'timer':
+        if (message.setAt < this.timerSetAt) break;
+        this.timerSetAt = message.setAt;
+        clearTimeout(this.timer);
+        this.timer = setTimeout(() => this.raise(1 << IRQ_TIMER),
+          Math.max(0, message.deadline - (performance.timeOrigin + performance.now())));
+        break;
+      case 'halt':
+        this.finish(message.status, message.status === 0 ? message.message : `kernel panic: ${message.message.trim()}`);
+        break;
+      case 'trap':
+        this.finish(2, `trap in task ${message.task ? '0x' + message.task.toString(16) : 'boot'}: ${message.message}`);
+        break;
+      default:
+        this.finish(3, `unknown message from a task thread: ${JSON.stringify(message)}`);
+    }
+  }
+
+  /** Set interrupt bits for the CPU and wake it if it sleeps in idle. */
+  raise(bits) {
+    this.pendingIrqs |= bits;
+    if (this.irqIndex < 0 || this.pendingIrqs === 0) return;
+    Atomics.or(this.words, this.irqIndex, this.pendingIrqs);
+    this.pendingIrqs = 0;
+    Atomics.notify(this.words, this.irqIndex);
+  }
+
+  finish(status, reason) {
+    if (this.finished) return;
+    this.finished = true;
+    clearTimeout(this.timer);
+    clearTimeout(this.deadline);
+    for (const thread of this.threads.values()) thread.terminate();
+    this.threads.clear();
+    this.resolve(new MachineExit(status, reason));
+  }
+}

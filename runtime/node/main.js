@@ -1,0 +1,53 @@
+// Run a machine under Node: node runtime/node/main.js --kernel K [--initrd I]
+//   [--cmdline C] [--memory MiB] [--timeout S]
+// Exit status: 0 after power-off; 1 kernel panic; 2 trap or bad image;
+// 3 host failure; 124 timeout. The reason goes to stderr.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import { Machine } from '../machine.js';
+
+const { values } = parseArgs({
+  options: {
+    kernel: { type: 'string' },
+    initrd: { type: 'string' },
+    cmdline: { type: 'string', default: 'console=hvc0' },
+    memory: { type: 'string', default: '128' },
+    timeout: { type: 'string', default: '0' },
+  },
+});
+
+function readInput(path, what) {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    process.stderr.write(`linuxwasm: ${path}: cannot read ${what} (${error.code})\n`);
+    process.exit(2);
+  }
+}
+
+if (!values.kernel) {
+  process.stderr.write('linuxwasm: --kernel is required\n');
+  process.exit(2);
+}
+
+const platform = {
+  spawnThread(start, onMessage, onError) {
+    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: start });
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+    return worker;
+  },
+};
+
+const machine = new Machine(platform, {
+  kernel: readInput(values.kernel, 'the kernel'),
+  initrd: values.initrd ? new Uint8Array(readInput(values.initrd, 'the initramfs')) : null,
+  cmdline: values.cmdline,
+  memoryMiB: Number(values.memory),
+  timeoutMs: Number(values.timeout) * 1000,
+});
+
+const result = await machine.run();
+if (result.status !== 0) process.stderr.write(`linuxwasm: ${result.reason}\n`);
+process.exit(result.status);

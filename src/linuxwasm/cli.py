@@ -1,0 +1,70 @@
+"""The linuxwasm command: build, run."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from linuxwasm import kernel, runner
+from linuxwasm.errors import LinuxWasmError
+from linuxwasm.paths import KERNEL_WASM
+
+stderr = Console(stderr=True)
+
+
+def build_all() -> Path:
+    """Build the kernel, showing progress on the terminal."""
+    with stderr.status("building the kernel") as status:
+        return kernel.build(lambda line: status.update(f"kernel: {line}"))
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    path = build_all()
+    stderr.print(f"built {path}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    kernel_path = args.kernel or build_all()
+    options = runner.RunOptions(
+        kernel=kernel_path,
+        initramfs=args.initramfs,
+        cmdline=args.cmdline,
+        memory_mib=args.memory,
+        timeout=args.timeout,
+    )
+    return runner.run(options)
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="linuxwasm", description="Linux compiled to WebAssembly.")
+    commands = top.add_subparsers(dest="command", required=True)
+
+    build = commands.add_parser("build", help="build everything that changed")
+    build.set_defaults(func=cmd_build)
+
+    run = commands.add_parser("run", help="boot the system in this terminal")
+    run.add_argument("--kernel", type=Path, help=f"kernel image (default: build {KERNEL_WASM.name})")
+    run.add_argument("--initramfs", type=Path, help="initramfs (cpio, may be gzipped)")
+    run.add_argument("--cmdline", default="console=hvc0", help="kernel command line")
+    run.add_argument("--memory", type=int, default=128, metavar="MIB", help="memory size (default 128)")
+    run.add_argument("--timeout", type=float, default=0, metavar="SECONDS",
+                     help="stop the machine after this long (exit status 124)")
+    run.set_defaults(func=cmd_run)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except LinuxWasmError as e:
+        print(f"linuxwasm: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""Build vmlinux.wasm: prepare the tree, make the objects, link, check.
+
+Stages: the pristine source with our patches (sources.prepare_tree), our
+arch/wasm overlay copied over it (only changed files, so make's time stamps
+drive incremental builds), `make vmlinux-objects` out of tree with ccache,
+the wasm-ld link, and the post-link check of the section tables. The
+finished image is stored in the artifact cache under a key made of every
+input, so an unchanged tree is not even looked at again.
+"""
+
+import hashlib
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from linuxwasm import postlink, recipes, sources, toolchain
+from linuxwasm.errors import LinuxWasmError
+from linuxwasm.paths import BUILD, CACHE, KERNEL_WASM, REPO
+from linuxwasm.wasm import read_module
+
+ARTIFACTS = CACHE / "artifacts"
+
+# Kernel memory: imported, shared by all task threads, at most 1 GiB.
+MAX_MEMORY = 1 << 30
+
+LINK_FLAGS = (
+    "--no-entry",
+    "--shared-memory",
+    "--import-memory",
+    f"--max-memory={MAX_MEMORY}",
+    # One output segment per input section name: the section tables
+    # depend on it (see postlink.py).
+    "--no-merge-data-segments",
+    # The first page stays unused: a NULL pointer points at nothing.
+    "--global-base=4096",
+    # The linker's stack only carries the boot until it moves to init_task's.
+    "-z", "stack-size=4096",
+)
+
+Report = Callable[[str], None]
+
+
+def _cache_key(recipe: recipes.Recipe) -> str:
+    digest = hashlib.sha256()
+    inputs = [recipe.folder / "recipe.toml", *recipe.patches]
+    for folder in recipe.overlay:
+        inputs += sorted(p for p in (recipe.folder / "overlay" / folder).rglob("*") if p.is_file())
+    inputs += [Path(__file__), Path(postlink.__file__)]
+    for path in inputs:
+        digest.update(str(path.relative_to(REPO)).encode())
+        digest.update(path.read_bytes())
+    digest.update(toolchain.fingerprint().encode())
+    return digest.hexdigest()[:24]
+
+
+def _make_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("CCACHE_DIR", str(CACHE / "ccache"))
+    env["CCACHE_BASEDIR"] = str(BUILD)
+    env["CCACHE_NOHASHDIR"] = "1"
+    return env
+
+
+def _make(tree: Path, obj: Path, target: str, log: Path, report: Report) -> None:
+    compiler = toolchain.CLANG
+    if shutil.which("ccache"):
+        compiler = f"ccache {compiler}"
+    cmd = [
+        "make", "-C", str(tree), f"O={obj}", "ARCH=wasm", "LLVM=-19",
+        f"LD={toolchain.WASM_LD}", f"CC={compiler}", f"-j{os.cpu_count() or 1}", target,
+    ]
+    with log.open("a") as out:
+        out.write("$ " + " ".join(cmd) + "\n")
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, env=_make_env())
+        assert proc.stdout is not None
+        errors = []
+        for line in proc.stdout:
+            out.write(line)
+            if line.startswith("  ") and len(line) > 10:
+                report(line.strip())
+            elif "error" in line.lower():
+                errors.append(line.strip())
+        if proc.wait():
+            first = errors[0] if errors else f"exit status {proc.returncode}"
+            raise LinuxWasmError(f"kernel build failed ({target}): {first}; see {log}")
+
+
+def _link(obj: Path, output: Path, log: Path) -> Path:
+    libs = (obj / "vmlinux.libs").read_text().split()
+    link_map = output.with_suffix(".map")
+    cmd = [
+        toolchain.require(toolchain.WASM_LD), *LINK_FLAGS, f"-Map={link_map}",
+        "-o", str(output),
+        "--whole-archive", str(obj / "vmlinux.a"), "--no-whole-archive",
+        # wasm-ld has no --start-group: give the libraries twice.
+        *(str(obj / lib) for lib in libs * 2),
+    ]
+    result = subprocess.run(cmd, capture_output=True, text=True, cwd=obj)
+    with log.open("a") as out:
+        out.write("$ " + " ".join(cmd) + "\n" + result.stdout + result.stderr)
+    if result.returncode:
+        lines = [ln for ln in result.stderr.splitlines() if "error" in ln]
+        raise LinuxWasmError(f"kernel link failed: {lines[0] if lines else 'see ' + str(log)}"
+                             f" ({len(lines)} errors, see {log})")
+    return link_map
+
+
+def build(report: Report = lambda line: None) -> Path:
+    """Build the kernel if any input changed; return build/vmlinux.wasm."""
+    recipe = recipes.load("linux")
+    toolchain.require(toolchain.CLANG)
+    toolchain.require(toolchain.WASM_LD)
+    artifact = ARTIFACTS / f"vmlinux-{_cache_key(recipe)}.wasm"
+    if not artifact.exists():
+        work = BUILD / "linux"
+        tree, obj = work / "src", work / "obj"
+        log = work / "build.log"
+        report("preparing the kernel source tree")
+        sources.prepare_tree(recipe, tree)
+        sources.sync_overlay(recipe.folder / "overlay", recipe.overlay, tree)
+        obj.mkdir(parents=True, exist_ok=True)
+        log.write_text("")
+        defconfig = tree / "arch/wasm/configs/wasm_defconfig"
+        config_stamp = obj / ".defconfig"
+        if not config_stamp.exists() or config_stamp.read_bytes() != defconfig.read_bytes():
+            _make(tree, obj, "wasm_defconfig", log, report)
+            shutil.copyfile(defconfig, config_stamp)
+        _make(tree, obj, "vmlinux-objects", log, report)
+        report("linking vmlinux.wasm")
+        linked = obj / "vmlinux.wasm"
+        link_map = _link(obj, linked, log)
+        postlink.check_tables(postlink.read_map(link_map), read_module(linked))
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        partial = artifact.with_suffix(".part")
+        shutil.copyfile(linked, partial)
+        partial.replace(artifact)
+    KERNEL_WASM.parent.mkdir(parents=True, exist_ok=True)
+    if not KERNEL_WASM.exists() or KERNEL_WASM.read_bytes() != artifact.read_bytes():
+        shutil.copyfile(artifact, KERNEL_WASM)
+    return KERNEL_WASM

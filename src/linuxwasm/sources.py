@@ -1,0 +1,167 @@
+"""Fetch, verify and unpack pinned upstream sources, then patch them.
+
+Stages, each with its own check so that a re-run does no work: download
+into the shared cache (verified; a mismatch deletes the file and fails),
+extract the tarball from the Debian package (verified too), unpack it into
+a tree with a stamp, apply the recipe's patches in order.
+"""
+
+import hashlib
+import http.client
+import lzma
+import shutil
+import subprocess
+import tarfile
+import urllib.request
+from pathlib import Path
+
+from linuxwasm.errors import LinuxWasmError
+from linuxwasm.paths import CACHE
+from linuxwasm.recipes import Recipe
+
+DOWNLOADS = CACHE / "downloads"
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _verify(path: Path, expected: str) -> None:
+    actual = sha256_file(path)
+    if actual != expected:
+        path.unlink()
+        raise LinuxWasmError(
+            f"{path.name}: checksum mismatch (expected sha256 {expected}, got {actual}); "
+            "the file was deleted, run the build again to download it anew"
+        )
+
+
+def fetch(url: str, sha256: str, downloads: Path | None = None) -> Path:
+    """Return the cached, verified file for url, downloading it if needed."""
+    downloads = DOWNLOADS if downloads is None else downloads
+    path = downloads / url.rsplit("/", 1)[-1]
+    if path.exists() and sha256_file(path) == sha256:
+        return path
+    downloads.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(path.suffix + ".part")
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, partial.open("wb") as out:
+            shutil.copyfileobj(response, out, 1 << 20)
+    except (OSError, ValueError, http.client.HTTPException) as e:
+        partial.unlink(missing_ok=True)
+        raise LinuxWasmError(f"cannot download {url}: {e}") from None
+    partial.replace(path)
+    _verify(path, sha256)
+    return path
+
+
+def _deb_data_member(deb: Path) -> tuple[int, int, str]:
+    """Offset, size and name of data.tar.* inside a .deb (an ar archive)."""
+    with deb.open("rb") as f:
+        if f.read(8) != b"!<arch>\n":
+            raise LinuxWasmError(f"{deb}: not a Debian package")
+        while header := f.read(60):
+            try:
+                if len(header) < 60:
+                    raise ValueError
+                name = header[:16].decode().strip().rstrip("/")
+                size = int(header[48:58])
+            except ValueError:  # UnicodeDecodeError included
+                raise LinuxWasmError(f"{deb}: corrupt ar archive") from None
+            if name.startswith("data.tar"):
+                return f.tell(), size, name
+            f.seek(size + (size & 1), 1)
+    raise LinuxWasmError(f"{deb}: no data.tar member")
+
+
+def extract_from_deb(deb: Path, member: str, sha256: str) -> Path:
+    """Extract one file of a .deb's data archive next to it, verified."""
+    out = deb.parent / Path(member).name
+    if out.exists() and sha256_file(out) == sha256:
+        return out
+    offset, size, name = _deb_data_member(deb)
+    if not name.endswith(".xz"):
+        raise LinuxWasmError(f"{deb}: unsupported data member {name}")
+    with deb.open("rb") as f:
+        f.seek(offset)
+        with lzma.open(f) as data, tarfile.open(fileobj=data, mode="r|") as tar:
+            for info in tar:
+                if info.name.removeprefix("./") == member:
+                    partial = out.with_suffix(".part")
+                    with tar.extractfile(info) as src, partial.open("wb") as dst:
+                        shutil.copyfileobj(src, dst, 1 << 20)
+                    partial.replace(out)
+                    break
+            else:
+                raise LinuxWasmError(f"{deb}: no {member} inside")
+    _verify(out, sha256)
+    return out
+
+
+def prepare_tree(recipe: Recipe, tree: Path) -> bool:
+    """Make tree the recipe's pristine source with its patches applied.
+
+    Returns True when the tree was (re)made. The stamp names the source and
+    the patches' contents, so any change to either gives a fresh tree.
+    """
+    stamp_value = recipe.source.member_sha256 + "".join(
+        sha256_file(p) for p in recipe.patches
+    )
+    stamp = tree / ".linuxwasm-stamp"
+    if stamp.exists() and stamp.read_text() == stamp_value:
+        return False
+
+    deb = fetch(recipe.source.url, recipe.source.sha256)
+    tarball = extract_from_deb(deb, recipe.source.member, recipe.source.member_sha256)
+    if tree.exists():
+        shutil.rmtree(tree)
+    tree.parent.mkdir(parents=True, exist_ok=True)
+    unpacking = tree.with_name(tree.name + ".unpacking")
+    shutil.rmtree(unpacking, ignore_errors=True)
+    unpacking.mkdir()
+    # GNU tar is several times faster than tarfile on a 1.3 GB tree.
+    _run(["tar", "-xf", str(tarball), "-C", str(unpacking),
+          f"--strip-components={len(Path(recipe.source.strip).parts)}"], "unpack")
+    for patch in recipe.patches:
+        _run(["patch", "-p1", "--forward", "--batch", "-s", "-d", str(unpacking),
+              "-i", str(patch)], f"apply {patch.name}")
+    unpacking.rename(tree)
+    stamp.write_text(stamp_value)
+    return True
+
+
+def sync_overlay(overlay: Path, folders: tuple[str, ...], tree: Path) -> list[Path]:
+    """Make each of folders (ours entirely, e.g. arch/wasm) in tree equal overlay's.
+
+    Only files that differ are copied, so unchanged files keep their time
+    stamps and make rebuilds only what a change touches. Returns the files
+    that changed or went away.
+    """
+    changed = []
+    for folder in folders:
+        ours, theirs = overlay / folder, tree / folder
+        if not ours.is_dir():
+            raise LinuxWasmError(f"{ours}: overlay folder missing")
+        for src in ours.rglob("*"):
+            dst = theirs / src.relative_to(ours)
+            if not src.is_file() or (dst.exists() and dst.read_bytes() == src.read_bytes()):
+                continue
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dst)
+            changed.append(dst)
+        for dst in list(theirs.rglob("*")):
+            if dst.is_file() and not (ours / dst.relative_to(theirs)).exists():
+                dst.unlink()
+                changed.append(dst)
+    return changed
+
+
+def _run(cmd: list[str], what: str) -> None:
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode:
+        detail = (result.stderr or result.stdout).strip().splitlines()
+        raise LinuxWasmError(f"{what} failed: {detail[-1] if detail else 'exit ' + str(result.returncode)}")

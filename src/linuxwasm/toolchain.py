@@ -1,0 +1,29 @@
+"""The stock LLVM 19 toolchain from Debian, found or reported missing."""
+
+import shutil
+import subprocess
+from functools import cache
+
+from linuxwasm.errors import LinuxWasmError
+
+CLANG = "clang-19"
+WASM_LD = "wasm-ld-19"
+LLVM_AR = "llvm-ar-19"
+
+
+def require(tool: str) -> str:
+    """Full path of tool, or a one-line error saying how to get it."""
+    path = shutil.which(tool)
+    if path is None:
+        raise LinuxWasmError(f"{tool} not found: run 'make deps' (Debian packages clang-19 lld-19 llvm-19)")
+    return path
+
+
+@cache
+def fingerprint() -> str:
+    """The versions of the tools, part of every build cache key."""
+    lines = []
+    for tool in (CLANG, WASM_LD):
+        out = subprocess.run([require(tool), "--version"], capture_output=True, text=True).stdout
+        lines.append(out.splitlines()[0] if out else tool)
+    return "\n".join(lines)
