@@ -14,6 +14,8 @@ export class TaskExit extends Error {
   }
 }
 
+import { ENOEXEC, UserRestart, abiProblem, memoryImport } from './user-abi.js';
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -37,7 +39,8 @@ export function readCString(memory, address) {
  * @property {Uint8Array|null} initrd         the initramfs (boot thread only)
  * @property {(message: object) => void} post send a message to the machine
  * @property {(bytes: Uint8Array) => void} writeConsole
- * @property {{memory: WebAssembly.Memory}|null} user  the task's user program, if any
+ * @property {{module: WebAssembly.Module, memory: WebAssembly.Memory}|null} user  the running user program
+ * @property {object|null} pending  the user program to start on the next return to user space
  */
 
 /**
@@ -89,6 +92,25 @@ export function kernelImports(ctx) {
     },
     task_exit() {
       throw new TaskExit();
+    },
+    exec_load(image, size) {
+      const bytes = kernel().slice(image, image + size);
+      const memory = memoryImport(bytes);
+      let module;
+      try {
+        module = new WebAssembly.Module(bytes);
+      } catch {
+        return -ENOEXEC;
+      }
+      if (abiProblem(module, memory)) return -ENOEXEC;
+      ctx.pending = { module, memory: null, limits: memory };
+      return 0;
+    },
+    user_clone(task, sp) {
+      ctx.post({ kind: 'clone', task, user: { module: ctx.user.module, memory: ctx.user.memory, sp } });
+    },
+    user_restart() {
+      throw new UserRestart();
     },
     halt(status, message) {
       ctx.post({ kind: 'halt', status, message: readCString(ctx.memory, message) });

@@ -37,6 +37,8 @@ export class Machine {
     this.options = options;
     /** @type {Map<number, {terminate(): void}>} */
     this.threads = new Map();
+    /** @type {Map<number, object>} user contexts of clone children not started yet */
+    this.clones = new Map();
     this.irqIndex = -1;
     this.pendingIrqs = 0;
     this.timer = null;
@@ -78,7 +80,9 @@ export class Machine {
       cmdline: this.options.cmdline,
       initrd: task === 0 ? this.options.initrd : null,
       task,
+      user: this.clones.get(task) ?? null,
     };
+    this.clones.delete(task);
     const thread = this.platform.spawnThread(start,
       (message) => this.onMessage(message),
       (error) => this.finish(3, `host thread of task ${task} failed: ${error.message}`));
@@ -90,6 +94,9 @@ export class Machine {
     switch (message.kind) {
       case 'spawn':
         this.spawn(message.task);
+        break;
+      case 'clone':
+        this.clones.set(message.task, message.user);
         break;
       case 'exit':
         this.threads.get(message.task)?.terminate();

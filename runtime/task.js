@@ -1,9 +1,10 @@
 // One kernel task on one host thread: instantiate the kernel module over the
-// shared memory, enter it (boot or a new task's first run), and report how
-// the thread ended. Environment-neutral: the platform's worker script
-// passes the start data and the two ways out (post, writeConsole).
+// shared memory, enter it (boot or a new task's first run), then run the
+// task's user programs until the task dies. Environment-neutral: the
+// platform's worker script passes the start data and the two ways out.
 
 import { TaskExit, kernelImports } from './abi.js';
+import { NR_EXIT, NR_EXIT_GROUP, SIGILL, SIGSEGV, UserRestart } from './user-abi.js';
 
 /**
  * @typedef {object} TaskStart
@@ -13,7 +14,39 @@ import { TaskExit, kernelImports } from './abi.js';
  * @property {string} cmdline
  * @property {Uint8Array|null} initrd   boot thread only
  * @property {number} task              task_struct address; 0 for the boot thread
+ * @property {object|null} user         a clone child's user context: {module, memory, sp}
  */
+
+const NO_ARGS = [0n, 0n, 0n, 0n, 0n];
+
+/** Run the pending user program; returns only through an exception. */
+function runUser(ctx, kernel) {
+  const pending = ctx.pending;
+  ctx.pending = null;
+  if (!pending) throw new Error('return to user space without a program');
+  const memory = pending.memory
+    ?? new WebAssembly.Memory({ initial: pending.limits.min, maximum: pending.limits.max, shared: true });
+  const instance = new WebAssembly.Instance(pending.module, {
+    env: { memory },
+    linux: { syscall: kernel.exports.syscall },
+  });
+  ctx.user = { module: pending.module, memory };
+  if (pending.sp === undefined) {
+    instance.exports._start();
+    kernel.exports.syscall(NR_EXIT_GROUP, ...NO_ARGS, 0n);
+  } else {
+    const words = new Uint32Array(memory.buffer, pending.sp, 2);
+    instance.exports.__stack_pointer.value = pending.sp;
+    const status = instance.exports.__indirect_function_table.get(words[0])(words[1]);
+    kernel.exports.syscall(NR_EXIT, BigInt(status), ...NO_ARGS);
+  }
+  throw new Error('the exit system call returned');
+}
+
+/** The signal a native CPU fault would give for this Wasm trap. */
+function faultSignal(error) {
+  return /out of bounds|misaligned/.test(String(error.message)) ? SIGSEGV : SIGILL;
+}
 
 /**
  * Run a task until its thread ends. Traps are reported, never thrown.
@@ -30,6 +63,7 @@ export function runTask(start, post, writeConsole) {
     post,
     writeConsole,
     user: null,
+    pending: start.user,
   };
   try {
     const kernel = new WebAssembly.Instance(start.module, {
@@ -38,8 +72,18 @@ export function runTask(start, post, writeConsole) {
     });
     if (start.task === 0) kernel.exports.boot();
     else kernel.exports.task_entry(start.task);
-    // Back from the kernel on the way to user space: no user programs yet.
-    post({ kind: 'trap', task: start.task, message: 'return to user space is not supported yet' });
+    for (;;) {
+      try {
+        runUser(ctx, kernel);
+      } catch (error) {
+        if (error instanceof UserRestart) continue;
+        if (!(error instanceof WebAssembly.RuntimeError) || !ctx.user) throw error;
+        // The program trapped: the task gets SIGILL or SIGSEGV, which
+        // normally ends it (and the kernel reports it to the parent).
+        kernel.exports.user_fault(faultSignal(error));
+        throw new Error(`user program survived a trap: ${error.message}`);
+      }
+    }
   } catch (error) {
     if (error instanceof TaskExit) {
       post({ kind: 'exit', task: start.task });

@@ -1,21 +1,55 @@
 """Boot the real kernel under Node and read what it prints."""
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from linuxwasm import runner
+from linuxwasm import guest, runner
 from linuxwasm.errors import LinuxWasmError
 from tests.conftest import boot
 
 
-def test_kernel_boots_to_init_and_panics_without_one(kernel_image):
+@pytest.fixture(scope="session")
+def init_initramfs(tmp_path_factory) -> Path:
+    return guest.build("init.c", tmp_path_factory.mktemp("init") / "initramfs.cpio.gz")
+
+
+@pytest.fixture(scope="session")
+def trap_initramfs(tmp_path_factory) -> Path:
+    return guest.build("trap.c", tmp_path_factory.mktemp("trap") / "initramfs.cpio.gz")
+
+
+def test_boots_runs_init_and_powers_off(kernel_image, init_initramfs):
+    result = boot(runner.RunOptions(kernel=kernel_image, initramfs=init_initramfs, timeout=30))
+    out = result.stdout
+    assert "Linux version 6.1.192" in out
+    assert "Run /init as init process" in out
+    assert "hello from wasm userspace\n" in out
+    assert "uname release: 6.1.192\n" in out
+    assert "proc version: Linux version 6.1.192 " in out
+    child = [line for line in out.splitlines() if line.startswith("child pid ")]
+    assert len(child) == 1
+    pid = int(child[0].removeprefix("child pid "))
+    assert pid > 1
+    assert f"child {pid} exited with status 7\n" in out
+    assert "powering off\n" in out
+    assert "reboot: Power down" in out
+    assert result.returncode == runner.EXIT_POWER_OFF, result.stderr
+
+
+def test_init_that_traps_panics_the_kernel(kernel_image, trap_initramfs):
+    result = boot(runner.RunOptions(kernel=kernel_image, initramfs=trap_initramfs, timeout=30))
+    assert "Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000004" in result.stdout
+    assert result.returncode == runner.EXIT_PANIC
+    assert result.stderr.startswith("linuxwasm: kernel panic: Attempted to kill init!")
+
+
+def test_without_initramfs_there_is_no_init(kernel_image):
     result = boot(runner.RunOptions(kernel=kernel_image, initramfs=None, timeout=30))
     assert "Linux version 6.1.192" in result.stdout
-    assert "Run /init as init process" not in result.stdout  # no initramfs, no /init
     assert "Kernel panic - not syncing: No working init found" in result.stdout
     assert result.returncode == runner.EXIT_PANIC
-    assert result.stderr.startswith("linuxwasm: kernel panic: No working init found")
 
 
 def test_truncated_kernel_is_a_one_line_error(kernel_image, tmp_path):
@@ -38,11 +72,10 @@ def test_missing_initramfs_is_a_one_line_error(kernel_image, tmp_path):
         runner.check_inputs(runner.RunOptions(kernel=kernel_image, initramfs=missing))
 
 
-def test_node_runtime_reports_a_bad_image_itself(tmp_path: Path):
+def test_node_runtime_reports_a_bad_image_itself(tmp_path):
     """The runtime does not trust its caller: a bad image is an error, not a hang."""
     broken = tmp_path / "vmlinux.wasm"
     broken.write_bytes(b"\0asm\1\0\0\0garbage")
-    import subprocess
     cmd = runner.node_command(runner.RunOptions(kernel=broken, initramfs=None, timeout=10))
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
     assert result.returncode == runner.EXIT_TRAP

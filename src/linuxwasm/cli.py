@@ -6,30 +6,29 @@ from pathlib import Path
 
 from rich.console import Console
 
-from linuxwasm import kernel, runner
+from linuxwasm import guest, kernel, runner
 from linuxwasm.errors import LinuxWasmError
-from linuxwasm.paths import KERNEL_WASM
+from linuxwasm.paths import INITRAMFS, KERNEL_WASM
 
 stderr = Console(stderr=True)
 
 
-def build_all() -> Path:
-    """Build the kernel, showing progress on the terminal."""
+def build_kernel() -> Path:
+    """Build the kernel if needed, showing progress on the terminal."""
     with stderr.status("building the kernel") as status:
         return kernel.build(lambda line: status.update(f"kernel: {line}"))
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    path = build_all()
-    stderr.print(f"built {path}")
+    for path in (build_kernel(), guest.build()):
+        stderr.print(f"built {path}")
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    kernel_path = args.kernel or build_all()
     options = runner.RunOptions(
-        kernel=kernel_path,
-        initramfs=args.initramfs,
+        kernel=args.kernel or build_kernel(),
+        initramfs=args.initramfs or guest.build(),
         cmdline=args.cmdline,
         memory_mib=args.memory,
         timeout=args.timeout,
@@ -46,7 +45,8 @@ def parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="boot the system in this terminal")
     run.add_argument("--kernel", type=Path, help=f"kernel image (default: build {KERNEL_WASM.name})")
-    run.add_argument("--initramfs", type=Path, help="initramfs (cpio, may be gzipped)")
+    run.add_argument("--initramfs", type=Path,
+                     help=f"initramfs, cpio, may be gzipped (default: build {INITRAMFS.name})")
     run.add_argument("--cmdline", default="console=hvc0", help="kernel command line")
     run.add_argument("--memory", type=int, default=128, metavar="MIB", help="memory size (default 128)")
     run.add_argument("--timeout", type=float, default=0, metavar="SECONDS",

@@ -37,6 +37,10 @@ LINK_FLAGS = (
     "--global-base=4096",
     # The linker's stack only carries the boot until it moves to init_task's.
     "-z", "stack-size=4096",
+    # Function "addresses" are table indices. The kernel takes any value
+    # below 4096 for an offset, not a function (kvfree_rcu() passes
+    # offsetof(type, rcu) where RCU expects a callback): keep them above.
+    "--table-base=4096",
 )
 
 Report = Callable[[str], None]
@@ -60,6 +64,11 @@ def _make_env() -> dict[str, str]:
     env.setdefault("CCACHE_DIR", str(CACHE / "ccache"))
     env["CCACHE_BASEDIR"] = str(BUILD)
     env["CCACHE_NOHASHDIR"] = "1"
+    # Reproducible: the banner says what was built, not where or when.
+    env["KBUILD_BUILD_USER"] = "linuxwasm"
+    env["KBUILD_BUILD_HOST"] = "linuxwasm"
+    env["KBUILD_BUILD_VERSION"] = "1"
+    env["KBUILD_BUILD_TIMESTAMP"] = "2026-01-01"
     return env
 
 

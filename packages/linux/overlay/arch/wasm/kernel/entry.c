@@ -37,12 +37,14 @@ static noinline void ret_from_fork(void)
 {
 	struct task_struct *task = current;
 
+	wasm_cpu_enter();
 	schedule_tail(wasm_switch_last());
 	if (task->thread.fn) {
 		/* Returns only once kernel_execve() has made it a user task. */
 		task->thread.fn(task->thread.fn_arg);
 	}
 	syscall_exit_to_user(task_pt_regs(task));
+	task->thread.exec_done = 0;
 }
 
 __host_export(task_entry) void wasm_task_entry(struct task_struct *task)

@@ -9,11 +9,18 @@
 #include <linux/irq.h>
 #include <linux/irqchip/chained_irq.h>
 #include <linux/irqdesc.h>
-#include <linux/sched/task_stack.h>
 #include <asm/host.h>
 
 unsigned long wasm_irq_enabled;
 unsigned int wasm_irq_pending;
+
+/*
+ * What an interrupt interrupted: always kernel code, since the host never
+ * stops a user program to deliver one. A task's own pt_regs say "user"
+ * while it is in a system call, which would let the tick report an RCU
+ * quiescent state in the middle of a read-side section.
+ */
+static struct pt_regs wasm_irq_regs;
 
 void wasm_irq_dispatch(void)
 {
@@ -23,7 +30,7 @@ void wasm_irq_dispatch(void)
 	wasm_irq_enabled = ARCH_IRQ_DISABLED;
 	while ((pending = __atomic_exchange_n(&wasm_irq_pending, 0,
 					      __ATOMIC_SEQ_CST))) {
-		old_regs = set_irq_regs(current_pt_regs());
+		old_regs = set_irq_regs(&wasm_irq_regs);
 		irq_enter();
 		while (pending) {
 			unsigned int irq = __ffs(pending);

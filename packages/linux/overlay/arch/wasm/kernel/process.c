@@ -16,6 +16,21 @@
 /* init_task's stack: the boot runs on it, then the idle loop. */
 unsigned long init_stack[THREAD_SIZE / sizeof(unsigned long)] __aligned(THREAD_SIZE);
 
+/*
+ * How many host threads run kernel code: exactly one, always. Checked on
+ * every handover, since breaking it corrupts memory in ways seen only
+ * much later.
+ */
+static int wasm_cpu_holders = 1;
+
+void wasm_cpu_enter(void)
+{
+	int holders = __atomic_add_fetch(&wasm_cpu_holders, 1, __ATOMIC_SEQ_CST);
+
+	if (unlikely(holders != 1))
+		wasm_host_halt(3, "more than one host thread holds the CPU");
+}
+
 /* The task that handed the CPU to current, for ret_from_fork(). */
 struct task_struct *wasm_switch_last(void)
 {
@@ -27,6 +42,7 @@ static void wasm_cpu_give(struct task_struct *prev, struct task_struct *next)
 	struct thread_struct *thread = &next->thread;
 
 	thread->last = prev;
+	__atomic_sub_fetch(&wasm_cpu_holders, 1, __ATOMIC_SEQ_CST);
 	if (!thread->started) {
 		thread->started = 1;
 		wasm_host_task_spawn(next, (unsigned long)task_pt_regs(next));
@@ -43,6 +59,7 @@ static void wasm_cpu_take(struct task_struct *task)
 	/* Engines may wake a waiter spuriously: check the flag every time. */
 	while (!__atomic_exchange_n(run, 0, __ATOMIC_SEQ_CST))
 		__builtin_wasm_memory_atomic_wait32(run, 0, -1);
+	wasm_cpu_enter();
 }
 
 struct task_struct *__switch_to(struct task_struct *prev,
@@ -75,10 +92,17 @@ int copy_thread(struct task_struct *p, const struct kernel_clone_args *args)
 		return 0;
 	}
 
+	/*
+	 * A user program cannot be copied mid-call: Wasm has no fork(). A
+	 * child that shares the parent's memory (vfork, posix_spawn, threads)
+	 * starts in the parent's program on the stack it was given.
+	 */
+	if (!(args->flags & CLONE_VM) || !args->stack)
+		return -EINVAL;
 	*childregs = *current_pt_regs();
 	childregs->ret = 0;
-	if (args->stack)
-		childregs->sp = args->stack;
+	childregs->sp = args->stack;
+	wasm_host_user_clone(p, args->stack);
 	return 0;
 }
 

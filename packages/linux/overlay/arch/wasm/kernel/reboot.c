@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Power off, restart and halt all end the machine on the host. */
+#include <linux/init.h>
 #include <linux/pm.h>
 #include <linux/reboot.h>
 #include <asm/host.h>
 
-void (*pm_power_off)(void);
-EXPORT_SYMBOL(pm_power_off);
-
 void machine_power_off(void)
 {
+	do_kernel_power_off();
 	wasm_host_halt(0, "power off");
 }
 
@@ -21,3 +20,15 @@ void machine_restart(char *cmd)
 {
 	wasm_host_halt(0, "restart");
 }
+
+static void wasm_power_off(void)
+{
+	wasm_host_halt(0, "power off");
+}
+
+/* Without a power-off handler, reboot(POWER_OFF) would only halt. */
+static int __init wasm_power_off_init(void)
+{
+	return register_platform_power_off(wasm_power_off);
+}
+device_initcall(wasm_power_off_init);

@@ -74,7 +74,28 @@ static noinline long wasm_do_syscall(long nr, u64 a0, u64 a1, u64 a2,
 		regs->ret = -ENOSYS;
 
 	syscall_exit_to_user(regs);
+	if (current->thread.exec_done) {
+		current->thread.exec_done = 0;
+		wasm_host_user_restart();
+	}
 	return regs->ret;
+}
+
+/*
+ * The host calls this when the user program traps (unreachable, a memory
+ * access out of bounds...): the task gets the signal a native CPU fault
+ * would give, SIGILL or SIGSEGV, with its default action unless handled.
+ */
+static noinline void wasm_do_user_fault(int sig)
+{
+	force_sig(sig);
+	syscall_exit_to_user(current_pt_regs());
+}
+
+__host_export(user_fault) void wasm_user_fault(int sig)
+{
+	wasm_set_stack_pointer((unsigned long)current_pt_regs());
+	wasm_do_user_fault(sig);
 }
 
 /*

@@ -54,6 +54,17 @@ void __noreturn wasm_host_task_exit(void) __host_import(task_exit);
 /* The host's view of this thread's Wasm call stack, as text. */
 unsigned int wasm_host_backtrace(char *buf, unsigned int size) __host_import(backtrace);
 
+/*
+ * User programs. exec_load: compile and check a program for the current
+ * task (0 or -ENOEXEC); it starts on the next return to user space.
+ * user_clone: the child shares the caller's program and memory and starts
+ * on the stack sp. user_restart: leave the user program that made the
+ * system call in progress (exec replaced it); does not return.
+ */
+int wasm_host_exec_load(const void *image, unsigned long size) __host_import(exec_load);
+void wasm_host_user_clone(struct task_struct *child, unsigned long sp) __host_import(user_clone);
+void __noreturn wasm_host_user_restart(void) __host_import(user_restart);
+
 /* Machine state the user should see: power off, restart, panic. */
 void __noreturn wasm_host_halt(int status, const char *msg) __host_import(halt);
 

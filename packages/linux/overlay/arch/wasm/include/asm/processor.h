@@ -27,6 +27,8 @@ struct thread_struct {
 	int			started;
 	/* The task that last handed the CPU to this one. */
 	struct task_struct	*last;
+	/* An exec replaced the user program during the current system call. */
+	int			exec_done;
 	/* A kernel thread's function and argument, for ret_from_fork(). */
 	int			(*fn)(void *);
 	void			*fn_arg;

@@ -10,6 +10,9 @@ struct task_struct *__switch_to(struct task_struct *prev,
 #define switch_to(prev, next, last) \
 	((last) = __switch_to((prev), (next)))
 
+/* Called by a thread that starts running kernel code (process.c). */
+void wasm_cpu_enter(void);
+
 /* The task that handed the CPU to the one now running. */
 struct task_struct *wasm_switch_last(void);
 

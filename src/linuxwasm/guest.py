@@ -1,0 +1,49 @@
+"""Build guest programs (static Wasm user programs) and initramfs images."""
+
+import subprocess
+from pathlib import Path
+
+from linuxwasm import toolchain
+from linuxwasm.errors import LinuxWasmError
+from linuxwasm.initramfs import Initramfs
+from linuxwasm.paths import BUILD, GUEST, INITRAMFS
+
+# The user program ABI (runtime/user-abi.js): shared imported memory, the
+# stack pointer and function table exported for clone children.
+USER_CFLAGS = ("--target=wasm32-unknown-unknown", "-O2", "-matomics", "-mbulk-memory",
+               "-ffreestanding", "-nostdlib", "-Wall", "-Werror")
+USER_LDFLAGS = ("-Wl,--shared-memory", "-Wl,--import-memory", "-Wl,--max-memory=16777216",
+                "-Wl,--export=__stack_pointer", "-Wl,--export-table", "-Wl,-z,stack-size=65536")
+
+
+def build_program(source: Path, output: Path) -> Path:
+    """Compile and link one C file into a user program, if it changed."""
+    if output.exists() and output.stat().st_mtime >= max(
+        p.stat().st_mtime for p in (source, *source.parent.glob("*.h"))
+    ):
+        return output
+    output.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [toolchain.require(toolchain.CLANG), *USER_CFLAGS, *USER_LDFLAGS,
+           "-o", str(output), str(source)]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode:
+        first = (result.stderr.strip().splitlines() or ["?"])[0]
+        raise LinuxWasmError(f"{source.name}: build failed: {first}")
+    return output
+
+
+def build_initramfs(init: Path, output: Path) -> Path:
+    """An initramfs whose /init is the given program."""
+    image = Initramfs()
+    image.add_dir("/dev")
+    image.add_char_device("/dev/console", 5, 1)
+    image.add_dir("/proc")
+    image.add_file_from("/init", init, mode=0o755)
+    image.write(output)
+    return output
+
+
+def build(init_source: str = "init.c", output: Path = INITRAMFS) -> Path:
+    """Build the test initramfs: /init from guest/<init_source>."""
+    program = build_program(GUEST / init_source, BUILD / "guest" / Path(init_source).with_suffix(".wasm"))
+    return build_initramfs(program, output)
