@@ -7,10 +7,23 @@ import { IRQ_TIMER } from './abi.js';
 const WASM_PAGE = 65536;
 
 /**
- * @typedef {object} Platform
- * @property {(start: object, onMessage: (message: object) => void, onError: (error: Error) => void) => {terminate(): void}} spawnThread
- * @property {(text: string) => void} log    a host-side message for the user (not guest output)
+ * A host thread that runs tasks: post() gives it a task to run (a TaskStart,
+ * see task.js); it reports through onMessage until the task's thread ends.
+ * @typedef {{post(start: object): void, terminate(): void}} HostThread
  */
+
+/**
+ * @typedef {object} Platform
+ * @property {(onMessage: (message: object) => void, onError: (error: Error) => void) => HostThread} createThread
+ */
+
+/*
+ * Starting a host thread costs milliseconds (a new engine isolate); the boot
+ * alone starts a dozen kernel threads. Threads are started ahead, while the
+ * kernel boots, and a thread whose task ended waits for the next task.
+ */
+const POOL_START = 12;
+const POOL_MAX = 16;
 
 /**
  * @typedef {object} MachineOptions
@@ -35,8 +48,10 @@ export class Machine {
   constructor(platform, options) {
     this.platform = platform;
     this.options = options;
-    /** @type {Map<number, {terminate(): void}>} */
+    /** @type {Map<number, HostThread>} running tasks' threads */
     this.threads = new Map();
+    /** @type {HostThread[]} idle threads */
+    this.pool = [];
     /** @type {Map<number, object>} user contexts of clone children not started yet */
     this.clones = new Map();
     this.irqIndex = -1;
@@ -68,7 +83,13 @@ export class Machine {
           this.options.timeoutMs);
       }
       this.spawn(0);
+      for (let i = 0; i < POOL_START; i++) this.pool.push(this.createThread());
     });
+  }
+
+  createThread() {
+    return this.platform.createThread((message) => this.onMessage(message),
+      (error) => this.finish(3, `a host thread failed: ${error.message}`));
   }
 
   /** Start the host thread of a task (0: the boot thread, which becomes idle). */
@@ -83,9 +104,8 @@ export class Machine {
       user: this.clones.get(task) ?? null,
     };
     this.clones.delete(task);
-    const thread = this.platform.spawnThread(start,
-      (message) => this.onMessage(message),
-      (error) => this.finish(3, `host thread of task ${task} failed: ${error.message}`));
+    const thread = this.pool.pop() ?? this.createThread();
+    thread.post(start);
     this.threads.set(task, thread);
   }
 
@@ -98,10 +118,13 @@ export class Machine {
       case 'clone':
         this.clones.set(message.task, message.user);
         break;
-      case 'exit':
-        this.threads.get(message.task)?.terminate();
+      case 'exit': {
+        const thread = this.threads.get(message.task);
         this.threads.delete(message.task);
+        if (this.pool.length < POOL_MAX) this.pool.push(thread);
+        else thread.terminate();
         break;
+      }
       case 'irq':
         this.irqIndex = message.address >> 2;
         this.raise(0);
@@ -117,7 +140,7 @@ export class Machine {
         this.finish(message.status, message.status === 0 ? message.message : `kernel panic: ${message.message.trim()}`);
         break;
       case 'trap':
-        this.finish(2, `trap in task ${message.task ? '0x' + message.task.toString(16) : 'boot'}: ${message.message}`);
+        this.finish(2, `trap in task ${message.name}: ${message.message}`);
         break;
       default:
         this.finish(3, `unknown message from a task thread: ${JSON.stringify(message)}`);
@@ -138,8 +161,9 @@ export class Machine {
     this.finished = true;
     clearTimeout(this.timer);
     clearTimeout(this.deadline);
-    for (const thread of this.threads.values()) thread.terminate();
+    for (const thread of [...this.threads.values(), ...this.pool]) thread.terminate();
     this.threads.clear();
+    this.pool = [];
     this.resolve(new MachineExit(status, reason));
   }
 }

@@ -3,7 +3,7 @@
 // task's user programs until the task dies. Environment-neutral: the
 // platform's worker script passes the start data and the two ways out.
 
-import { TaskExit, kernelImports } from './abi.js';
+import { TaskExit, kernelImports, readCString } from './abi.js';
 import { NR_EXIT, NR_EXIT_GROUP, SIGILL, SIGSEGV, UserRestart } from './user-abi.js';
 
 /**
@@ -65,8 +65,9 @@ export function runTask(start, post, writeConsole) {
     user: null,
     pending: start.user,
   };
+  let kernel = null;
   try {
-    const kernel = new WebAssembly.Instance(start.module, {
+    kernel = new WebAssembly.Instance(start.module, {
       env: { memory: start.memory },
       host: kernelImports(ctx),
     });
@@ -89,6 +90,8 @@ export function runTask(start, post, writeConsole) {
       post({ kind: 'exit', task: start.task });
       return;
     }
-    post({ kind: 'trap', task: start.task, message: String(error && error.stack ? error.stack : error) });
+    // Naming the task only reads kernel memory: safe even after a trap.
+    const name = kernel ? readCString(start.memory, kernel.exports.current_comm()) : '?';
+    post({ kind: 'trap', task: start.task, name, message: String(error && error.stack ? error.stack : error) });
   }
 }

@@ -32,11 +32,11 @@ if (!values.kernel) {
 }
 
 const platform = {
-  spawnThread(start, onMessage, onError) {
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: start });
+  createThread(onMessage, onError) {
+    const worker = new Worker(new URL('./worker.js', import.meta.url));
     worker.on('message', onMessage);
     worker.on('error', onError);
-    return worker;
+    return { post: (start) => worker.postMessage(start), terminate: () => worker.terminate() };
   },
 };
 

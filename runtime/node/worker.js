@@ -1,6 +1,8 @@
 // Node side of a task thread: worker_threads in, console straight to fd 1.
+// A thread runs one task at a time and then waits for the next: the machine
+// keeps finished threads in a pool instead of starting new ones.
 import { writeSync } from 'node:fs';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { runTask } from '../task.js';
 
 function writeConsole(bytes) {
@@ -8,4 +10,4 @@ function writeConsole(bytes) {
   while (done < bytes.length) done += writeSync(1, bytes, done);
 }
 
-runTask(workerData, (message) => parentPort.postMessage(message), writeConsole);
+parentPort.on('message', (start) => runTask(start, (message) => parentPort.postMessage(message), writeConsole));

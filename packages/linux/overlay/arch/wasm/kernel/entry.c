@@ -47,6 +47,12 @@ static noinline void ret_from_fork(void)
 	task->thread.exec_done = 0;
 }
 
+/* For the host's error messages: the name of this thread's task. */
+__host_export(current_comm) const char *wasm_current_comm(void)
+{
+	return current ? current->comm : "boot";
+}
+
 __host_export(task_entry) void wasm_task_entry(struct task_struct *task)
 {
 	wasm_set_current(task);
