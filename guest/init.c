@@ -74,12 +74,23 @@ static long spawn(int (*fn)(void *), void *arg)
 	return syscall5(NR_clone, CLONE_VM | CLONE_VFORK | SIGCHLD, sp, 0, 0, 0);
 }
 
-void _start(void)
+static __attribute__((noinline)) void start(long *stack)
 {
 	char uts[6 * 65], buf[256];
-	long fd, n, pid, status = 0, i;
+	long fd, n, pid, status = 0, i, argc = stack[0];
+	char **argv = (char **)(stack + 1), **envp = argv + argc + 1;
 
 	print("hello from wasm userspace\n");
+	for (i = 0; i < argc; i++) {
+		print("argv: ");
+		print(argv[i]);
+		print("\n");
+	}
+	for (; *envp; envp++) {
+		print("env: ");
+		print(*envp);
+		print("\n");
+	}
 
 	if ((n = syscall3(NR_uname, uts, 0, 0)) < 0)
 		fail("uname", n);
@@ -114,4 +125,19 @@ void _start(void)
 	print("powering off\n");
 	n = syscall5(NR_reboot, REBOOT_MAGIC1, REBOOT_MAGIC2, REBOOT_POWER_OFF, 0, 0);
 	fail("reboot", n);
+}
+
+/*
+ * The kernel starts the program with its stack pointer at argc (see
+ * runtime/user-abi.js). _start takes no stack frame, so it reads that
+ * pointer before anything moves it.
+ */
+void _start(void)
+{
+	long *stack;
+
+	__asm__(".globaltype __stack_pointer, i32\n\t"
+		"global.get __stack_pointer\n\t"
+		"local.set %0" : "=r"(stack));
+	start(stack);
 }

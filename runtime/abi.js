@@ -39,8 +39,18 @@ export function readCString(memory, address) {
  * @property {Uint8Array|null} initrd         the initramfs (boot thread only)
  * @property {(message: object) => void} post send a message to the machine
  * @property {(bytes: Uint8Array) => void} writeConsole
- * @property {{module: WebAssembly.Module, memory: WebAssembly.Memory}|null} user  the running user program
- * @property {object|null} pending  the user program to start on the next return to user space
+ * @property {WebAssembly.Instance|null} kernel  this thread's kernel instance, once created
+ * @property {UserProgram|null} user     the task's user program: its memory is what copy_*_user see
+ * @property {UserProgram|null} pending  a program loaded by exec, until the exec commits to it
+ * @property {object|null} next          what to start on the next return to user space:
+ *                                       {program, sp} after exec, {clone: {module, memory, sp}} for a clone child
+ */
+
+/**
+ * @typedef {object} UserProgram
+ * @property {WebAssembly.Module} module
+ * @property {WebAssembly.Memory} memory
+ * @property {WebAssembly.Instance} instance
  */
 
 /**
@@ -95,16 +105,28 @@ export function kernelImports(ctx) {
     },
     exec_load(image, size) {
       const bytes = kernel().slice(image, image + size);
-      const memory = memoryImport(bytes);
-      let module;
+      const limits = memoryImport(bytes);
       try {
-        module = new WebAssembly.Module(bytes);
+        const module = new WebAssembly.Module(bytes);
+        if (abiProblem(module, limits)) return -ENOEXEC;
+        const memory = new WebAssembly.Memory({ initial: limits.min, maximum: limits.max, shared: true });
+        const instance = new WebAssembly.Instance(module, {
+          env: { memory },
+          linux: { syscall: ctx.kernel.exports.syscall },
+        });
+        ctx.pending = { module, memory, instance };
+        return 0;
       } catch {
         return -ENOEXEC;
       }
-      if (abiProblem(module, memory)) return -ENOEXEC;
-      ctx.pending = { module, memory: null, limits: memory };
-      return 0;
+    },
+    exec_commit() {
+      ctx.user = ctx.pending;
+      ctx.pending = null;
+      return ctx.user.instance.exports.__stack_pointer.value;
+    },
+    exec_start(sp) {
+      ctx.next = { program: ctx.user, sp };
     },
     user_clone(task, sp) {
       ctx.post({ kind: 'clone', task, user: { module: ctx.user.module, memory: ctx.user.memory, sp } });

@@ -14,31 +14,30 @@ import { NR_EXIT, NR_EXIT_GROUP, SIGILL, SIGSEGV, UserRestart } from './user-abi
  * @property {string} cmdline
  * @property {Uint8Array|null} initrd   boot thread only
  * @property {number} task              task_struct address; 0 for the boot thread
- * @property {object|null} user         a clone child's user context: {module, memory, sp}
+ * @property {object|null} user         a clone child's user program: {module, memory, sp}
  */
 
 const NO_ARGS = [0n, 0n, 0n, 0n, 0n];
 
-/** Run the pending user program; returns only through an exception. */
-function runUser(ctx, kernel) {
-  const pending = ctx.pending;
-  ctx.pending = null;
-  if (!pending) throw new Error('return to user space without a program');
-  const memory = pending.memory
-    ?? new WebAssembly.Memory({ initial: pending.limits.min, maximum: pending.limits.max, shared: true });
-  const instance = new WebAssembly.Instance(pending.module, {
-    env: { memory },
-    linux: { syscall: kernel.exports.syscall },
-  });
-  ctx.user = { module: pending.module, memory };
-  if (pending.sp === undefined) {
-    instance.exports._start();
-    kernel.exports.syscall(NR_EXIT_GROUP, ...NO_ARGS, 0n);
+/** Start what the task runs in user space; returns only through an exception. */
+function runUser(ctx) {
+  const next = ctx.next;
+  ctx.next = null;
+  if (!next) throw new Error('return to user space without a program');
+  const { syscall } = ctx.kernel.exports;
+  if (next.clone) {
+    // A clone child: the parent's program and memory, on its own stack.
+    const { module, memory, sp } = next.clone;
+    const instance = new WebAssembly.Instance(module, { env: { memory }, linux: { syscall } });
+    ctx.user = { module, memory, instance };
+    const [fn, arg] = new Uint32Array(memory.buffer, sp, 2);
+    instance.exports.__stack_pointer.value = sp;
+    const status = instance.exports.__indirect_function_table.get(fn)(arg);
+    syscall(NR_EXIT, BigInt(status), ...NO_ARGS);
   } else {
-    const words = new Uint32Array(memory.buffer, pending.sp, 2);
-    instance.exports.__stack_pointer.value = pending.sp;
-    const status = instance.exports.__indirect_function_table.get(words[0])(words[1]);
-    kernel.exports.syscall(NR_EXIT, BigInt(status), ...NO_ARGS);
+    next.program.instance.exports.__stack_pointer.value = next.sp;
+    next.program.instance.exports._start();
+    syscall(NR_EXIT_GROUP, ...NO_ARGS, 0n);
   }
   throw new Error('the exit system call returned');
 }
@@ -62,20 +61,22 @@ export function runTask(start, post, writeConsole) {
     initrd: start.initrd,
     post,
     writeConsole,
+    kernel: null,
     user: null,
-    pending: start.user,
+    pending: null,
+    next: start.user ? { clone: start.user } : null,
   };
-  let kernel = null;
   try {
-    kernel = new WebAssembly.Instance(start.module, {
+    const kernel = new WebAssembly.Instance(start.module, {
       env: { memory: start.memory },
       host: kernelImports(ctx),
     });
+    ctx.kernel = kernel;
     if (start.task === 0) kernel.exports.boot();
     else kernel.exports.task_entry(start.task);
     for (;;) {
       try {
-        runUser(ctx, kernel);
+        runUser(ctx);
       } catch (error) {
         if (error instanceof UserRestart) continue;
         if (!(error instanceof WebAssembly.RuntimeError) || !ctx.user) throw error;
@@ -91,7 +92,7 @@ export function runTask(start, post, writeConsole) {
       return;
     }
     // Naming the task only reads kernel memory: safe even after a trap.
-    const name = kernel ? readCString(start.memory, kernel.exports.current_comm()) : '?';
+    const name = ctx.kernel ? readCString(start.memory, ctx.kernel.exports.current_comm()) : '?';
     post({ kind: 'trap', task: start.task, name, message: String(error && error.stack ? error.stack : error) });
   }
 }

@@ -2,7 +2,8 @@
 //
 //   import  env.memory        shared memory (wasm-ld --shared-memory --import-memory)
 //   import  linux.syscall     (i32 nr, i64 a0..a5) -> i32, bound to the kernel
-//   export  _start            () -> (), runs the program
+//   export  _start            () -> (), runs the program; __stack_pointer points at
+//                             argc, then argv[], NULL, envp[], NULL, auxv pairs
 //   export  __stack_pointer   the C stack pointer, set for a clone child
 //   export  __indirect_function_table  to call a clone child's function
 //

@@ -25,7 +25,7 @@ def test_boots_runs_init_and_powers_off(kernel_image, init_initramfs):
     out = result.stdout
     assert "Linux version 6.1.192" in out
     assert "Run /init as init process" in out
-    assert "hello from wasm userspace\n" in out
+    assert "hello from wasm userspace\nargv: /init\nenv: HOME=/\nenv: TERM=linux\n" in out
     assert "uname release: 6.1.192\n" in out
     assert "proc version: Linux version 6.1.192 " in out
     child = [line for line in out.splitlines() if line.startswith("child pid ")]
@@ -36,6 +36,15 @@ def test_boots_runs_init_and_powers_off(kernel_image, init_initramfs):
     assert "powering off\n" in out
     assert "reboot: Power down" in out
     assert result.returncode == runner.EXIT_POWER_OFF, result.stderr
+
+
+def test_init_gets_arguments_and_environment_from_the_command_line(kernel_image, init_initramfs):
+    options = runner.RunOptions(kernel=kernel_image, initramfs=init_initramfs, timeout=30,
+                                cmdline="console=hvc0 GREETING=hi -- first second")
+    result = boot(options)
+    assert "argv: /init\nargv: first\nargv: second\n" in result.stdout
+    assert "env: GREETING=hi\n" in result.stdout
+    assert result.returncode == runner.EXIT_POWER_OFF
 
 
 def test_init_that_traps_panics_the_kernel(kernel_image, trap_initramfs):

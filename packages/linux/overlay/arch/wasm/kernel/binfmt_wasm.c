@@ -6,6 +6,8 @@
  * instantiated by the host when the task next returns to user space.
  */
 #include <linux/binfmts.h>
+#include <linux/cred.h>
+#include <linux/elf.h>
 #include <linux/fs.h>
 #include <linux/init.h>
 #include <linux/mm.h>
@@ -17,9 +19,67 @@
 #define WASM_MAGIC	"\0asm\x01\0\0\0"	/* magic and version 1 */
 #define WASM_MAX_SIZE	(64 << 20)
 
+/*
+ * The start of the process's stack, as on other NOMMU ports: argc, the
+ * argv and envp pointers, and the auxiliary vector, just below the
+ * argument strings. The program's _start gets a pointer to argc as its
+ * stack pointer.
+ */
+static int create_wasm_tables(struct linux_binprm *bprm, unsigned long *sp_location)
+{
+	static const unsigned int nr_aux = 8;
+	unsigned long strings = *sp_location, sp;
+	unsigned long __user *table;
+	unsigned long aux[] = {
+		AT_PAGESZ, PAGE_SIZE,
+		AT_CLKTCK, CLOCKS_PER_SEC,
+		AT_UID, from_kuid_munged(current_user_ns(), current_uid()),
+		AT_EUID, from_kuid_munged(current_user_ns(), current_euid()),
+		AT_GID, from_kgid_munged(current_user_ns(), current_gid()),
+		AT_EGID, from_kgid_munged(current_user_ns(), current_egid()),
+		AT_SECURE, bprm->secureexec,
+		AT_NULL, 0,
+	};
+	char __user *p = (char __user *)strings;
+	long i, len;
+
+	BUILD_BUG_ON(ARRAY_SIZE(aux) != 2 * nr_aux);
+	sp = strings - (1 + bprm->argc + 1 + bprm->envc + 1 + 2 * nr_aux) * sizeof(long);
+	sp &= ~15UL;
+	table = (unsigned long __user *)sp;
+
+	if (put_user(bprm->argc, table++))
+		return -EFAULT;
+	current->mm->arg_start = strings;
+	for (i = 0; i < bprm->argc + bprm->envc; i++) {
+		if (i == bprm->argc) {
+			if (put_user(0, table++))
+				return -EFAULT;
+			current->mm->arg_end = current->mm->env_start = (unsigned long)p;
+		}
+		if (put_user((unsigned long)p, table++))
+			return -EFAULT;
+		len = strnlen_user(p, MAX_ARG_STRLEN);
+		if (!len || len > MAX_ARG_STRLEN)
+			return -EINVAL;
+		p += len;
+	}
+	if (bprm->envc == 0)
+		current->mm->arg_end = current->mm->env_start = (unsigned long)p;
+	current->mm->env_end = (unsigned long)p;
+	if (put_user(0, table++))
+		return -EFAULT;
+	if (copy_to_user(table, aux, sizeof(aux)))
+		return -EFAULT;
+
+	*sp_location = sp;
+	return 0;
+}
+
 static int load_wasm_binary(struct linux_binprm *bprm)
 {
 	loff_t size, pos = 0;
+	unsigned long sp;
 	void *image;
 	ssize_t got;
 	int ret;
@@ -46,8 +106,19 @@ static int load_wasm_binary(struct linux_binprm *bprm)
 	/* The point of no return: the old program is gone. */
 	set_personality(PER_LINUX_32BIT);
 	setup_new_exec(bprm);
+
+	/* From here on, user memory is the new program's. */
+	sp = wasm_host_exec_commit();
+	ret = transfer_args_to_stack(bprm, &sp);
+	if (!ret)
+		ret = create_wasm_tables(bprm, &sp);
+	if (ret)
+		return ret;
+	current->mm->start_stack = sp;
+
 	finalize_exec(bprm);
-	start_thread(current_pt_regs(), 0, 0);
+	start_thread(current_pt_regs(), 0, sp);
+	wasm_host_exec_start(sp);
 	current->thread.exec_done = 1;
 	return 0;
 }

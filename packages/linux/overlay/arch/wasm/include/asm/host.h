@@ -55,13 +55,18 @@ void __noreturn wasm_host_task_exit(void) __host_import(task_exit);
 unsigned int wasm_host_backtrace(char *buf, unsigned int size) __host_import(backtrace);
 
 /*
- * User programs. exec_load: compile and check a program for the current
- * task (0 or -ENOEXEC); it starts on the next return to user space.
+ * User programs. exec_load: compile, check and instantiate a program for
+ * the current task, in a memory of its own (0 or -ENOEXEC). exec_commit:
+ * past the point of no return, make that memory the task's user memory;
+ * returns the program's initial stack pointer. exec_start: the program
+ * starts with this stack pointer on the next return to user space.
  * user_clone: the child shares the caller's program and memory and starts
  * on the stack sp. user_restart: leave the user program that made the
  * system call in progress (exec replaced it); does not return.
  */
 int wasm_host_exec_load(const void *image, unsigned long size) __host_import(exec_load);
+unsigned long wasm_host_exec_commit(void) __host_import(exec_commit);
+void wasm_host_exec_start(unsigned long sp) __host_import(exec_start);
 void wasm_host_user_clone(struct task_struct *child, unsigned long sp) __host_import(user_clone);
 void __noreturn wasm_host_user_restart(void) __host_import(user_restart);
 
