@@ -16,6 +16,7 @@ export class TaskExit extends Error {
 
 import { ENOEXEC, UserRestart, abiProblem, memoryImport } from './user-abi.js';
 
+const WASM_PAGE = 65536;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -51,6 +52,7 @@ export function readCString(memory, address) {
  * @property {WebAssembly.Module} module
  * @property {WebAssembly.Memory} memory
  * @property {WebAssembly.Instance} instance
+ * @property {number} maxBytes  the most the memory can grow to
  */
 
 /**
@@ -114,7 +116,7 @@ export function kernelImports(ctx) {
           env: { memory },
           linux: { syscall: ctx.kernel.exports.syscall },
         });
-        ctx.pending = { module, memory, instance };
+        ctx.pending = { module, memory, instance, maxBytes: limits.max * WASM_PAGE };
         return 0;
       } catch {
         return -ENOEXEC;
@@ -128,8 +130,22 @@ export function kernelImports(ctx) {
     exec_start(sp) {
       ctx.next = { program: ctx.user, sp };
     },
+    user_grow(size) {
+      const memory = ctx.user.memory;
+      const missing = size - memory.buffer.byteLength;
+      if (missing > 0) {
+        try {
+          memory.grow(Math.ceil(missing / WASM_PAGE));
+        } catch {
+          // At its maximum: report the size it has.
+        }
+      }
+      return memory.buffer.byteLength;
+    },
+    user_max: () => ctx.user.maxBytes,
     user_clone(task, sp) {
-      ctx.post({ kind: 'clone', task, user: { module: ctx.user.module, memory: ctx.user.memory, sp } });
+      const { module, memory, maxBytes } = ctx.user;
+      ctx.post({ kind: 'clone', task, user: { module, memory, maxBytes, sp } });
     },
     user_restart() {
       throw new UserRestart();

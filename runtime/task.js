@@ -14,7 +14,7 @@ import { NR_EXIT, NR_EXIT_GROUP, SIGILL, SIGSEGV, UserRestart } from './user-abi
  * @property {string} cmdline
  * @property {Uint8Array|null} initrd   boot thread only
  * @property {number} task              task_struct address; 0 for the boot thread
- * @property {object|null} user         a clone child's user program: {module, memory, sp}
+ * @property {object|null} user         a clone child's user program: {module, memory, maxBytes, sp}
  */
 
 const NO_ARGS = [0n, 0n, 0n, 0n, 0n];
@@ -27,9 +27,9 @@ function runUser(ctx) {
   const { syscall } = ctx.kernel.exports;
   if (next.clone) {
     // A clone child: the parent's program and memory, on its own stack.
-    const { module, memory, sp } = next.clone;
+    const { module, memory, maxBytes, sp } = next.clone;
     const instance = new WebAssembly.Instance(module, { env: { memory }, linux: { syscall } });
-    ctx.user = { module, memory, instance };
+    ctx.user = { module, memory, instance, maxBytes };
     const [fn, arg] = new Uint32Array(memory.buffer, sp, 2);
     instance.exports.__stack_pointer.value = sp;
     const status = instance.exports.__indirect_function_table.get(fn)(arg);

@@ -54,6 +54,17 @@ def test_init_that_traps_panics_the_kernel(kernel_image, trap_initramfs):
     assert result.stderr.startswith("linuxwasm: kernel panic: Attempted to kill init!")
 
 
+def test_user_memory_layout(kernel_image, tmp_path):
+    """brk, anonymous and file mmap, munmap and reuse: guest/memory.c checks each."""
+    initramfs = guest.build("memory.c", tmp_path / "initramfs.cpio.gz")
+    result = boot(runner.RunOptions(kernel=kernel_image, initramfs=initramfs, timeout=30))
+    checks = [line for line in result.stdout.splitlines() if line.startswith(("ok: ", "FAILED: "))]
+    assert len(checks) == 11, result.stdout
+    assert not [line for line in checks if line.startswith("FAILED")], checks
+    assert "memory checks done" in result.stdout
+    assert result.returncode == runner.EXIT_POWER_OFF
+
+
 def test_without_initramfs_there_is_no_init(kernel_image):
     result = boot(runner.RunOptions(kernel=kernel_image, initramfs=None, timeout=30))
     assert "Linux version 6.1.192" in result.stdout

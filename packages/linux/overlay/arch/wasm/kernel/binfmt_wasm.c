@@ -15,6 +15,7 @@
 #include <linux/sched/task_stack.h>
 #include <linux/slab.h>
 #include <asm/host.h>
+#include <asm/mmu_context.h>
 
 #define WASM_MAGIC	"\0asm\x01\0\0\0"	/* magic and version 1 */
 #define WASM_MAX_SIZE	(64 << 20)
@@ -109,6 +110,7 @@ static int load_wasm_binary(struct linux_binprm *bprm)
 
 	/* From here on, user memory is the new program's. */
 	sp = wasm_host_exec_commit();
+	wasm_user_memory_init(current->mm);
 	ret = transfer_args_to_stack(bprm, &sp);
 	if (!ret)
 		ret = create_wasm_tables(bprm, &sp);

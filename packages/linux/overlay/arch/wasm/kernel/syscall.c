@@ -18,10 +18,14 @@ asmlinkage long __wasm_sys_ni_syscall(const struct pt_regs *__unused)
 }
 
 /*
- * Not yet: mmap2 needs the kernel to lay out user memory, rt_sigreturn
- * needs signal handlers (signal.c). Both fail with ENOSYS until then.
+ * User memory is laid out by arch/wasm/mm/usermem.c, not by the generic
+ * NOMMU code, which hands out kernel memory. mremap is not offered (libc
+ * falls back to copying); rt_sigreturn waits for signal handlers.
  */
-#define __wasm_sys_mmap2		__wasm_sys_ni_syscall
+#define __wasm_sys_brk			__wasm_sys_wasm_brk
+#define __wasm_sys_munmap		__wasm_sys_wasm_munmap
+#define __wasm_sys_mprotect		__wasm_sys_wasm_mprotect
+#define __wasm_sys_mremap		__wasm_sys_ni_syscall
 #define __wasm_sys_rt_sigreturn		__wasm_sys_ni_syscall
 
 #undef __SYSCALL

@@ -60,6 +60,8 @@ unsigned int wasm_host_backtrace(char *buf, unsigned int size) __host_import(bac
  * past the point of no return, make that memory the task's user memory;
  * returns the program's initial stack pointer. exec_start: the program
  * starts with this stack pointer on the next return to user space.
+ * user_grow: grow user memory to at least size bytes; returns its size
+ * (short if it cannot grow). user_max: the most it can grow to.
  * user_clone: the child shares the caller's program and memory and starts
  * on the stack sp. user_restart: leave the user program that made the
  * system call in progress (exec replaced it); does not return.
@@ -67,6 +69,8 @@ unsigned int wasm_host_backtrace(char *buf, unsigned int size) __host_import(bac
 int wasm_host_exec_load(const void *image, unsigned long size) __host_import(exec_load);
 unsigned long wasm_host_exec_commit(void) __host_import(exec_commit);
 void wasm_host_exec_start(unsigned long sp) __host_import(exec_start);
+unsigned long wasm_host_user_grow(unsigned long size) __host_import(user_grow);
+unsigned long wasm_host_user_max(void) __host_import(user_max);
 void wasm_host_user_clone(struct task_struct *child, unsigned long sp) __host_import(user_clone);
 void __noreturn wasm_host_user_restart(void) __host_import(user_restart);
 

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#ifndef _ASM_WASM_MMU_H
+#define _ASM_WASM_MMU_H
+
+#include <linux/list.h>
+
+/*
+ * A process's user memory is a Wasm memory of its own, addresses 0 to its
+ * maximum size. Below mm->start_brk lies the program (its data, its C
+ * stack); the brk area grows up from there and anonymous mappings are
+ * placed down from the top, end_brk (see arch/wasm/mm/usermem.c).
+ */
+typedef struct {
+	unsigned long		end_brk;	/* the memory's maximum size */
+	struct list_head	regions;	/* mappings, by address */
+	unsigned long		used_low;	/* lowest address ever mapped */
+} mm_context_t;
+
+#define INIT_MM_CONTEXT(name) \
+	.context.regions = LIST_HEAD_INIT(name.context.regions),
+
+#endif

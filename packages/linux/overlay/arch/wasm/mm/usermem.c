@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The layout of user memory. Each process has a Wasm memory of its own,
+ * which the kernel cannot address but lays out: brk grows up from the end
+ * of the program's initial memory, anonymous and private file mappings are
+ * placed down from the memory's maximum size, and the host grows the
+ * memory when a mapping or brk needs more of it. So mmap, munmap and brk
+ * work as programs expect, and the kernel knows what each process uses.
+ *
+ * There is no protection: mprotect() succeeds without effect, and a
+ * MAP_SHARED file mapping cannot be shared with the file.
+ */
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/syscalls.h>
+#include <linux/uaccess.h>
+#include <asm/host.h>
+
+struct wasm_region {
+	struct list_head	node;
+	unsigned long		start, end;
+};
+
+int init_new_context(struct task_struct *tsk, struct mm_struct *mm)
+{
+	INIT_LIST_HEAD(&mm->context.regions);
+	mm->context.end_brk = 0;
+	mm->context.used_low = ULONG_MAX;
+	return 0;
+}
+
+void destroy_context(struct mm_struct *mm)
+{
+	struct wasm_region *region, *next;
+
+	list_for_each_entry_safe(region, next, &mm->context.regions, node)
+		kfree(region);
+}
+
+/* exec: brk starts where the new program's initial memory ends. */
+void wasm_user_memory_init(struct mm_struct *mm)
+{
+	mm->start_brk = mm->brk = wasm_host_user_grow(0);
+	mm->context.end_brk = wasm_host_user_max();
+}
+
+/* Make addresses below end usable; the new part reads as zeros. */
+static int wasm_user_memory_reach(struct mm_struct *mm, unsigned long end)
+{
+	return wasm_host_user_grow(end) >= end ? 0 : -ENOMEM;
+}
+
+/* The lowest mapped address: brk may not grow past it. */
+static unsigned long wasm_mmap_floor(struct mm_struct *mm)
+{
+	struct wasm_region *first;
+
+	first = list_first_entry_or_null(&mm->context.regions, struct wasm_region, node);
+	return first ? first->start : mm->context.end_brk;
+}
+
+SYSCALL_DEFINE1(wasm_brk, unsigned long, brk)
+{
+	struct mm_struct *mm = current->mm;
+	unsigned long old = PAGE_ALIGN(mm->brk), new = PAGE_ALIGN(brk);
+
+	if (mmap_write_lock_killable(mm))
+		return -EINTR;
+	if (brk < mm->start_brk || new > wasm_mmap_floor(mm))
+		goto out;
+	if (new > old) {
+		if (wasm_user_memory_reach(mm, new))
+			goto out;
+		/* Memory given back by an earlier, lower brk is not clean. */
+		if (clear_user((void __user *)old, new - old))
+			goto out;
+	}
+	mm->brk = brk;
+out:
+	brk = mm->brk;
+	mmap_write_unlock(mm);
+	return brk;
+}
+
+/*
+ * The highest gap of len bytes above brk, or 0. *above is where the new
+ * region goes in the list: before the region above the gap (or last).
+ */
+static unsigned long wasm_find_gap(struct mm_struct *mm, unsigned long len,
+				   struct list_head **above)
+{
+	unsigned long top = mm->context.end_brk & PAGE_MASK;
+	unsigned long floor = PAGE_ALIGN(mm->brk);
+	struct wasm_region *region;
+
+	*above = &mm->context.regions;
+	list_for_each_entry_reverse(region, &mm->context.regions, node) {
+		if (top - region->end >= len)
+			return top - len;
+		top = region->start;
+		*above = &region->node;
+	}
+	return top >= floor + len ? top - len : 0;
+}
+
+static unsigned long wasm_map(struct mm_struct *mm, unsigned long len)
+{
+	struct wasm_region *region;
+	struct list_head *above;
+	unsigned long start;
+
+	region = kmalloc(sizeof(*region), GFP_KERNEL);
+	if (!region)
+		return -ENOMEM;
+	start = wasm_find_gap(mm, len, &above);
+	if (!start || wasm_user_memory_reach(mm, start + len)) {
+		kfree(region);
+		return -ENOMEM;
+	}
+	/* Only memory that was mapped before can hold old contents. */
+	if (start + len > mm->context.used_low &&
+	    clear_user((void __user *)start, len)) {
+		kfree(region);
+		return -EFAULT;
+	}
+	mm->context.used_low = min(mm->context.used_low, start);
+	region->start = start;
+	region->end = start + len;
+	list_add_tail(&region->node, above);
+	return start;
+}
+
+/* A private file mapping is a copy of the file's contents. */
+static long wasm_map_file(struct file *file, unsigned long start,
+			  unsigned long len, loff_t pos)
+{
+	unsigned long done = 0;
+	void *buf;
+	long ret = 0;
+
+	buf = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	while (done < len) {
+		ssize_t got = kernel_read(file, buf, PAGE_SIZE, &pos);
+
+		if (got < 0) {
+			ret = got;
+			break;
+		}
+		if (got == 0)
+			break;	/* past the end: the rest stays zero */
+		if (copy_to_user((void __user *)(start + done), buf, got)) {
+			ret = -EFAULT;
+			break;
+		}
+		done += got;
+	}
+	kfree(buf);
+	return ret;
+}
+
+static void wasm_unmap(struct mm_struct *mm, unsigned long start, unsigned long end);
+
+SYSCALL_DEFINE6(mmap2, unsigned long, addr, unsigned long, len,
+		unsigned long, prot, unsigned long, flags,
+		unsigned long, fd, unsigned long, pgoff)
+{
+	struct mm_struct *mm = current->mm;
+	struct file *file = NULL;
+	unsigned long start;
+	long ret;
+
+	if (!len || len > TASK_SIZE - PAGE_SIZE)
+		return -EINVAL;
+	if (flags & MAP_FIXED)
+		return -EINVAL;	/* nothing may be mapped over */
+	len = PAGE_ALIGN(len);
+	if (!(flags & MAP_ANONYMOUS)) {
+		if ((flags & MAP_TYPE) != MAP_PRIVATE)
+			return -ENODEV;	/* no way to share memory with a file */
+		file = fget(fd);
+		if (!file)
+			return -EBADF;
+		if (!(file->f_mode & FMODE_READ)) {
+			fput(file);
+			return -EACCES;
+		}
+	}
+
+	if (mmap_write_lock_killable(mm)) {
+		ret = -EINTR;
+		goto out;
+	}
+	start = wasm_map(mm, len);
+	if (IS_ERR_VALUE(start)) {
+		ret = start;
+	} else if (file) {
+		ret = wasm_map_file(file, start, len, (loff_t)pgoff << 12);
+		if (ret)
+			wasm_unmap(mm, start, start + len);
+		else
+			ret = start;
+	} else {
+		ret = start;
+	}
+	mmap_write_unlock(mm);
+out:
+	if (file)
+		fput(file);
+	return ret;
+}
+
+static void wasm_unmap(struct mm_struct *mm, unsigned long start, unsigned long end)
+{
+	struct wasm_region *region, *next, *tail;
+
+	list_for_each_entry_safe(region, next, &mm->context.regions, node) {
+		if (region->end <= start || region->start >= end)
+			continue;
+		if (region->start < start && region->end > end) {
+			/* A hole in the middle: keep both ends. */
+			tail = kmalloc(sizeof(*tail), GFP_KERNEL | __GFP_NOFAIL);
+			tail->start = end;
+			tail->end = region->end;
+			region->end = start;
+			list_add(&tail->node, &region->node);
+			return;
+		}
+		if (region->start < start)
+			region->end = start;
+		else if (region->end > end)
+			region->start = end;
+		else {
+			list_del(&region->node);
+			kfree(region);
+		}
+	}
+}
+
+SYSCALL_DEFINE2(wasm_munmap, unsigned long, addr, size_t, len)
+{
+	struct mm_struct *mm = current->mm;
+
+	if (offset_in_page(addr) || !len)
+		return -EINVAL;
+	if (mmap_write_lock_killable(mm))
+		return -EINTR;
+	wasm_unmap(mm, addr, addr + PAGE_ALIGN(len));
+	mmap_write_unlock(mm);
+	return 0;
+}
+
+/* Wasm memory has no protection to change. */
+SYSCALL_DEFINE3(wasm_mprotect, unsigned long, start, size_t, len, unsigned long, prot)
+{
+	return offset_in_page(start) ? -EINVAL : 0;
+}
