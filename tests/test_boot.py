@@ -65,6 +65,21 @@ def test_user_memory_layout(kernel_image, tmp_path):
     assert result.returncode == runner.EXIT_POWER_OFF
 
 
+def test_init_built_with_musl(kernel_image, tmp_path):
+    """stdio, malloc through mmap, files, posix_spawn + waitpid, with musl."""
+    initramfs = guest.build("libc-init.c", tmp_path / "initramfs.cpio.gz", libc=True)
+    result = boot(runner.RunOptions(kernel=kernel_image, initramfs=initramfs, timeout=30))
+    out = result.stdout
+    assert "musl init: Linux 6.1.192, argc 1, TERM=linux\n" in out
+    assert "malloc: 4 MiB ok\n" in out
+    assert "fopen: Linux version\n" in out
+    child = [line for line in out.splitlines() if line.startswith("child: pid ")]
+    assert len(child) == 1 and child[0].endswith(", parent 1"), out
+    pid = child[0].split()[2].rstrip(",")
+    assert f"posix_spawn: child {pid} exited with 5\n" in out
+    assert result.returncode == runner.EXIT_POWER_OFF
+
+
 def test_without_initramfs_there_is_no_init(kernel_image):
     result = boot(runner.RunOptions(kernel=kernel_image, initramfs=None, timeout=30))
     assert "Linux version 6.1.192" in result.stdout

@@ -232,7 +232,7 @@ def kernel_like(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
         source=Source(url=deb.as_uri(), sha256=sha256_file(deb),
                       member="usr/src/linux-source-6.1.tar.xz",
                       member_sha256=sha(tarball), strip="linux-source-6.1"),
-        patches=(patch,), overlay=("arch/wasm",), folder=folder,
+        patches=(patch,), overlay=("arch/wasm",), shared={}, folder=folder,
     )
     return {"recipe": recipe, "deb": deb, "patch": patch, "downloads": downloads,
             "tree": tmp_path / "build" / "linux"}
@@ -370,3 +370,19 @@ def test_sync_overlay_several_folders(tmp_path: Path) -> None:
     assert (tree / "tools/wasm/b.py").read_text() == "b\n"
     assert not (tree / "tools/wasm/stale.py").exists()
     assert (tree / "tools/perf/perf.c").read_text() == "perf\n"
+
+
+def test_sync_overlay_copies_shared_files_from_the_tree(tmp_path):
+    overlay, tree = tmp_path / "overlay", tmp_path / "tree"
+    (overlay / "arch/new").mkdir(parents=True)
+    (overlay / "arch/new/own.h").write_text("ours\n")
+    (tree / "arch/old").mkdir(parents=True)
+    (tree / "arch/old/common.h").write_text("shared\n")
+
+    changed = sync_overlay(overlay, ("arch/new",), tree, {"arch/new/common.h": "arch/old/common.h"})
+    assert (tree / "arch/new/common.h").read_text() == "shared\n"
+    assert (tree / "arch/new/own.h").read_text() == "ours\n"
+    assert len(changed) == 2
+    # A second sync keeps the shared copy instead of deleting it as a stray file.
+    assert sync_overlay(overlay, ("arch/new",), tree, {"arch/new/common.h": "arch/old/common.h"}) == []
+    assert (tree / "arch/new/common.h").exists()

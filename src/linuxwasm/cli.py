@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from linuxwasm import guest, kernel, runner
+from linuxwasm import guest, kernel, musl, runner
 from linuxwasm.errors import LinuxWasmError
 from linuxwasm.paths import INITRAMFS, KERNEL_WASM
 
@@ -19,8 +19,14 @@ def build_kernel() -> Path:
         return kernel.build(lambda line: status.update(f"kernel: {line}"))
 
 
+def build_libc() -> Path:
+    """Build musl and the compiler wrapper if needed, showing progress."""
+    with stderr.status("building musl") as status:
+        return musl.build(lambda line: status.update(f"musl: {line}"))
+
+
 def cmd_build(args: argparse.Namespace) -> int:
-    for path in (build_kernel(), guest.build()):
+    for path in (build_kernel(), build_libc(), guest.build()):
         stderr.print(f"built {path}")
     return 0
 

@@ -1,9 +1,13 @@
-"""Build guest programs (static Wasm user programs) and initramfs images."""
+"""Build guest programs (static Wasm user programs) and initramfs images.
+
+A program is built either with musl (the compiler wrapper from musl.py)
+or freestanding, with no libc at all.
+"""
 
 import subprocess
 from pathlib import Path
 
-from linuxwasm import toolchain
+from linuxwasm import musl, toolchain
 from linuxwasm.errors import LinuxWasmError
 from linuxwasm.initramfs import Initramfs
 from linuxwasm.paths import BUILD, GUEST, INITRAMFS
@@ -16,15 +20,17 @@ USER_LDFLAGS = ("-Wl,--shared-memory", "-Wl,--import-memory", "-Wl,--max-memory=
                 "-Wl,--export=__stack_pointer", "-Wl,--export-table", "-Wl,-z,stack-size=65536")
 
 
-def build_program(source: Path, output: Path) -> Path:
+def build_program(source: Path, output: Path, libc: bool = False) -> Path:
     """Compile and link one C file into a user program, if it changed."""
-    if output.exists() and output.stat().st_mtime >= max(
-        p.stat().st_mtime for p in (source, *source.parent.glob("*.h"))
-    ):
+    compiler = musl.build() if libc else Path(toolchain.require(toolchain.CLANG))
+    inputs = (source, compiler, *source.parent.glob("*.h"))
+    if output.exists() and output.stat().st_mtime >= max(p.stat().st_mtime for p in inputs):
         return output
     output.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [toolchain.require(toolchain.CLANG), *USER_CFLAGS, *USER_LDFLAGS,
-           "-o", str(output), str(source)]
+    if libc:
+        cmd = [str(compiler), "-Wall", "-Werror", "-o", str(output), str(source)]
+    else:
+        cmd = [str(compiler), *USER_CFLAGS, *USER_LDFLAGS, "-o", str(output), str(source)]
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode:
         first = (result.stderr.strip().splitlines() or ["?"])[0]
@@ -43,7 +49,8 @@ def build_initramfs(init: Path, output: Path) -> Path:
     return output
 
 
-def build(init_source: str = "init.c", output: Path = INITRAMFS) -> Path:
-    """Build the test initramfs: /init from guest/<init_source>."""
-    program = build_program(GUEST / init_source, BUILD / "guest" / Path(init_source).with_suffix(".wasm"))
+def build(init_source: str = "init.c", output: Path = INITRAMFS, libc: bool = False) -> Path:
+    """Build a test initramfs: /init from guest/<init_source>."""
+    program = build_program(GUEST / init_source,
+                            BUILD / "guest" / Path(init_source).with_suffix(".wasm"), libc)
     return build_initramfs(program, output)

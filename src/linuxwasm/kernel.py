@@ -8,19 +8,15 @@ finished image is stored in the artifact cache under a key made of every
 input, so an unchanged tree is not even looked at again.
 """
 
-import hashlib
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
-from linuxwasm import postlink, recipes, sources, toolchain
+from linuxwasm import artifacts, commands, postlink, recipes, sources, toolchain
 from linuxwasm.errors import LinuxWasmError
-from linuxwasm.paths import BUILD, CACHE, KERNEL_WASM, REPO
+from linuxwasm.paths import BUILD, KERNEL_WASM
 from linuxwasm.wasm import read_module
-
-ARTIFACTS = CACHE / "artifacts"
 
 # Kernel memory: imported, shared by all task threads, at most 1 GiB.
 MAX_MEMORY = 1 << 30
@@ -43,27 +39,8 @@ LINK_FLAGS = (
     "--table-base=4096",
 )
 
-Report = Callable[[str], None]
-
-
-def _cache_key(recipe: recipes.Recipe) -> str:
-    digest = hashlib.sha256()
-    inputs = [recipe.folder / "recipe.toml", *recipe.patches]
-    for folder in recipe.overlay:
-        inputs += sorted(p for p in (recipe.folder / "overlay" / folder).rglob("*") if p.is_file())
-    inputs += [Path(__file__), Path(postlink.__file__)]
-    for path in inputs:
-        digest.update(str(path.relative_to(REPO)).encode())
-        digest.update(path.read_bytes())
-    digest.update(toolchain.fingerprint().encode())
-    return digest.hexdigest()[:24]
-
-
-def _make_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.setdefault("CCACHE_DIR", str(CACHE / "ccache"))
-    env["CCACHE_BASEDIR"] = str(BUILD)
-    env["CCACHE_NOHASHDIR"] = "1"
+def _kernel_env() -> dict[str, str]:
+    env = toolchain.build_env()
     # Reproducible: the banner says what was built, not where or when.
     env["KBUILD_BUILD_USER"] = "linuxwasm"
     env["KBUILD_BUILD_HOST"] = "linuxwasm"
@@ -72,29 +49,12 @@ def _make_env() -> dict[str, str]:
     return env
 
 
-def _make(tree: Path, obj: Path, target: str, log: Path, report: Report) -> None:
-    compiler = toolchain.CLANG
-    if shutil.which("ccache"):
-        compiler = f"ccache {compiler}"
+def _make(tree: Path, obj: Path, target: str, log: Path, report: commands.Report) -> None:
     cmd = [
         "make", "-C", str(tree), f"O={obj}", "ARCH=wasm", "LLVM=-19",
-        f"LD={toolchain.WASM_LD}", f"CC={compiler}", f"-j{os.cpu_count() or 1}", target,
+        f"LD={toolchain.WASM_LD}", f"CC={toolchain.compiler()}", f"-j{os.cpu_count() or 1}", target,
     ]
-    with log.open("a") as out:
-        out.write("$ " + " ".join(cmd) + "\n")
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, env=_make_env())
-        assert proc.stdout is not None
-        errors = []
-        for line in proc.stdout:
-            out.write(line)
-            if line.startswith("  ") and len(line) > 10:
-                report(line.strip())
-            elif "error" in line.lower():
-                errors.append(line.strip())
-        if proc.wait():
-            first = errors[0] if errors else f"exit status {proc.returncode}"
-            raise LinuxWasmError(f"kernel build failed ({target}): {first}; see {log}")
+    commands.run(cmd, what=f"kernel build ({target})", log=log, report=report, env=_kernel_env())
 
 
 def _link(obj: Path, output: Path, log: Path) -> Path:
@@ -117,19 +77,19 @@ def _link(obj: Path, output: Path, log: Path) -> Path:
     return link_map
 
 
-def build(report: Report = lambda line: None) -> Path:
+def build(report: commands.Report = lambda line: None) -> Path:
     """Build the kernel if any input changed; return build/vmlinux.wasm."""
     recipe = recipes.load("linux")
     toolchain.require(toolchain.CLANG)
     toolchain.require(toolchain.WASM_LD)
-    artifact = ARTIFACTS / f"vmlinux-{_cache_key(recipe)}.wasm"
+    artifact = artifacts.path(f"vmlinux-{artifacts.key(recipe, [Path(__file__), Path(postlink.__file__)])}.wasm")
     if not artifact.exists():
         work = BUILD / "linux"
         tree, obj = work / "src", work / "obj"
         log = work / "build.log"
         report("preparing the kernel source tree")
         sources.prepare_tree(recipe, tree)
-        sources.sync_overlay(recipe.folder / "overlay", recipe.overlay, tree)
+        sources.sync_overlay(recipe.folder / "overlay", recipe.overlay, tree, recipe.shared)
         obj.mkdir(parents=True, exist_ok=True)
         log.write_text("")
         defconfig = tree / "arch/wasm/configs/wasm_defconfig"
@@ -142,10 +102,7 @@ def build(report: Report = lambda line: None) -> Path:
         linked = obj / "vmlinux.wasm"
         link_map = _link(obj, linked, log)
         postlink.check_tables(postlink.read_map(link_map), read_module(linked))
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        partial = artifact.with_suffix(".part")
-        shutil.copyfile(linked, partial)
-        partial.replace(artifact)
+        artifacts.store(linked, artifact.name)
     KERNEL_WASM.parent.mkdir(parents=True, exist_ok=True)
     if not KERNEL_WASM.exists() or KERNEL_WASM.read_bytes() != artifact.read_bytes():
         shutil.copyfile(artifact, KERNEL_WASM)

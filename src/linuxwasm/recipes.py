@@ -10,13 +10,13 @@ from linuxwasm.paths import PACKAGES
 
 @dataclass(frozen=True)
 class Source:
-    """A pinned download: a Debian package holding the upstream tarball."""
+    """A pinned download: the upstream tarball, or a Debian package holding it (member)."""
 
     url: str
     sha256: str
-    member: str
-    member_sha256: str
     strip: str
+    member: str | None = None
+    member_sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -27,21 +27,24 @@ class Recipe:
     source: Source
     patches: tuple[Path, ...]
     overlay: tuple[str, ...]  # folders of the tree that are ours entirely
+    shared: dict[str, str]  # files of our folders copied from elsewhere in the tree
     folder: Path
 
 
 _TOP = {"name", "version", "license", "source", "build"}
-_SOURCE = {"url", "sha256", "member", "member_sha256", "strip"}
+_SOURCE = {"url", "sha256", "strip"}
+_SOURCE_OPTIONAL = {"member", "member_sha256"}
 _BUILD = {"patches", "overlay"}
+_BUILD_OPTIONAL = {"shared"}
 
 
-def _check_keys(table: object, allowed: set[str], where: str) -> None:
+def _check_keys(table: object, required: set[str], where: str, optional: frozenset[str] = frozenset()) -> None:
     if not isinstance(table, dict):
         raise LinuxWasmError(f"{where}: must be a table")
-    unknown = set(table) - allowed
+    unknown = set(table) - required - optional
     if unknown:
         raise LinuxWasmError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
-    missing = allowed - set(table)
+    missing = required - set(table)
     if missing:
         raise LinuxWasmError(f"{where}: missing key(s) {', '.join(sorted(missing))}")
 
@@ -62,8 +65,14 @@ def load(name: str, root: Path = PACKAGES) -> Recipe:
     except tomllib.TOMLDecodeError as e:
         raise LinuxWasmError(f"{path}: not valid TOML ({e})") from None
     _check_keys(data, _TOP, str(path))
-    _check_keys(data["source"], _SOURCE, f"{path} [source]")
-    _check_keys(data["build"], _BUILD, f"{path} [build]")
+    _check_keys(data["source"], _SOURCE, f"{path} [source]", frozenset(_SOURCE_OPTIONAL))
+    _check_keys(data["build"], _BUILD, f"{path} [build]", frozenset(_BUILD_OPTIONAL))
+    if ("member" in data["source"]) != ("member_sha256" in data["source"]):
+        raise LinuxWasmError(f"{path} [source]: member and member_sha256 go together")
+    shared = data["build"].get("shared", {})
+    _check_type(shared, dict, f"{path} [build] shared")
+    for key, value in shared.items():
+        _check_type(value, str, f"{path} [build] shared {key}")
     for key in ("name", "version", "license"):
         _check_type(data[key], str, f"{path}: {key}")
     for key, value in data["source"].items():
@@ -83,5 +92,6 @@ def load(name: str, root: Path = PACKAGES) -> Recipe:
         source=Source(**data["source"]),
         patches=patches,
         overlay=tuple(data["build"]["overlay"]),
+        shared=dict(shared),
         folder=folder,
     )

@@ -108,15 +108,16 @@ def prepare_tree(recipe: Recipe, tree: Path) -> bool:
     Returns True when the tree was (re)made. The stamp names the source and
     the patches' contents, so any change to either gives a fresh tree.
     """
-    stamp_value = recipe.source.member_sha256 + "".join(
+    stamp_value = (recipe.source.member_sha256 or recipe.source.sha256) + "".join(
         sha256_file(p) for p in recipe.patches
     )
     stamp = tree / ".linuxwasm-stamp"
     if stamp.exists() and stamp.read_text() == stamp_value:
         return False
 
-    deb = fetch(recipe.source.url, recipe.source.sha256)
-    tarball = extract_from_deb(deb, recipe.source.member, recipe.source.member_sha256)
+    tarball = fetch(recipe.source.url, recipe.source.sha256)
+    if recipe.source.member is not None:
+        tarball = extract_from_deb(tarball, recipe.source.member, recipe.source.member_sha256)
     if tree.exists():
         shutil.rmtree(tree)
     tree.parent.mkdir(parents=True, exist_ok=True)
@@ -134,27 +135,37 @@ def prepare_tree(recipe: Recipe, tree: Path) -> bool:
     return True
 
 
-def sync_overlay(overlay: Path, folders: tuple[str, ...], tree: Path) -> list[Path]:
+def sync_overlay(overlay: Path, folders: tuple[str, ...], tree: Path,
+                 shared: dict[str, str] | None = None) -> list[Path]:
     """Make each of folders (ours entirely, e.g. arch/wasm) in tree equal overlay's.
 
-    Only files that differ are copied, so unchanged files keep their time
-    stamps and make rebuilds only what a change touches. Returns the files
-    that changed or went away.
+    shared maps files of those folders to files elsewhere in the tree that
+    they are copies of (a header another port already has). Only files
+    that differ are copied, so unchanged files keep their time stamps and
+    make rebuilds only what a change touches. Returns the files that
+    changed or went away.
     """
-    changed = []
+    wanted: dict[Path, Path] = {}
     for folder in folders:
-        ours, theirs = overlay / folder, tree / folder
+        ours = overlay / folder
         if not ours.is_dir():
             raise LinuxWasmError(f"{ours}: overlay folder missing")
         for src in ours.rglob("*"):
-            dst = theirs / src.relative_to(ours)
-            if not src.is_file() or (dst.exists() and dst.read_bytes() == src.read_bytes()):
-                continue
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, dst)
-            changed.append(dst)
-        for dst in list(theirs.rglob("*")):
-            if dst.is_file() and not (ours / dst.relative_to(theirs)).exists():
+            if src.is_file():
+                wanted[tree / src.relative_to(overlay)] = src
+    for dst, src in (shared or {}).items():
+        wanted[tree / dst] = tree / src
+
+    changed = []
+    for dst, src in wanted.items():
+        if dst.exists() and dst.read_bytes() == src.read_bytes():
+            continue
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dst)
+        changed.append(dst)
+    for folder in folders:
+        for dst in list((tree / folder).rglob("*")):
+            if dst.is_file() and dst not in wanted:
                 dst.unlink()
                 changed.append(dst)
     return changed

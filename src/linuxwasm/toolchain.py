@@ -1,14 +1,17 @@
 """The stock LLVM 19 toolchain from Debian, found or reported missing."""
 
+import os
 import shutil
 import subprocess
 from functools import cache
 
 from linuxwasm.errors import LinuxWasmError
+from linuxwasm.paths import BUILD, CACHE
 
 CLANG = "clang-19"
 WASM_LD = "wasm-ld-19"
 LLVM_AR = "llvm-ar-19"
+LLVM_RANLIB = "llvm-ranlib-19"
 
 
 def require(tool: str) -> str:
@@ -27,3 +30,17 @@ def fingerprint() -> str:
         out = subprocess.run([require(tool), "--version"], capture_output=True, text=True).stdout
         lines.append(out.splitlines()[0] if out else tool)
     return "\n".join(lines)
+
+
+def compiler() -> str:
+    """The C compiler command, through ccache when it is installed."""
+    return f"ccache {CLANG}" if shutil.which("ccache") else CLANG
+
+
+def build_env() -> dict[str, str]:
+    """The environment for builds: one ccache shared by every checkout."""
+    env = dict(os.environ)
+    env.setdefault("CCACHE_DIR", str(CACHE / "ccache"))
+    env["CCACHE_BASEDIR"] = str(BUILD)
+    env["CCACHE_NOHASHDIR"] = "1"
+    return env

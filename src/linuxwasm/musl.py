@@ -1,0 +1,98 @@
+"""Build musl for wasm32 into build/sysroot, and the compiler wrapper.
+
+The sysroot is what guest programs compile and link against: headers,
+crt1.o and libc.a. build/bin/wasm32-linux-musl-cc is clang-19 with the
+sysroot and the user program ABI's link flags (runtime/user-abi.js).
+"""
+
+import os
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+from linuxwasm import artifacts, commands, recipes, sources, toolchain
+from linuxwasm.paths import BUILD
+
+SYSROOT = BUILD / "sysroot"
+CC_WRAPPER = BUILD / "bin" / "wasm32-linux-musl-cc"
+TARGET = "wasm32-unknown-unknown"
+CFLAGS = f"--target={TARGET} -O2 -matomics -mbulk-memory"
+
+# The user program ABI: a shared memory imported from the host, the stack
+# pointer and function table exported for clone children.
+LINK_FLAGS = ("-Wl,--shared-memory", "-Wl,--import-memory", "-Wl,--max-memory=268435456",
+              "-Wl,--export=__stack_pointer", "-Wl,--export-table", "-Wl,-z,stack-size=131072")
+
+_WRAPPER = """#!/bin/sh
+# clang-19 for linuxwasm user programs, written by 'linuxwasm build':
+# musl from {sysroot}, and when linking, the user program ABI's flags.
+link=yes
+for arg in "$@"; do
+  case "$arg" in -c|-E|-S|-M|-MM) link=no ;; esac
+done
+set -- {cflags} -nostdinc -isystem {sysroot}/include -isystem {resource}/include "$@"
+if [ $link = yes ]; then
+  exec {clang} "$@" -nostdlib {ldflags} {sysroot}/lib/crt1.o {sysroot}/lib/libc.a {builtins}
+fi
+exec {clang} "$@"
+"""
+
+
+def _resource_dir() -> Path:
+    out = subprocess.run([toolchain.require(toolchain.CLANG), "-print-resource-dir"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    return Path(out)
+
+
+def _install_wrapper() -> Path:
+    resource = _resource_dir()
+    text = _WRAPPER.format(
+        sysroot=SYSROOT, cflags=CFLAGS, resource=resource, clang=toolchain.require(toolchain.CLANG),
+        ldflags=" ".join(LINK_FLAGS),
+        builtins=resource / "lib" / "wasi" / "libclang_rt.builtins-wasm32.a",
+    )
+    CC_WRAPPER.parent.mkdir(parents=True, exist_ok=True)
+    if not CC_WRAPPER.exists() or CC_WRAPPER.read_text() != text:
+        CC_WRAPPER.write_text(text)
+        CC_WRAPPER.chmod(0o755)
+    return CC_WRAPPER
+
+
+def build(report: commands.Report = lambda line: None) -> Path:
+    """Build musl if any input changed; return the compiler wrapper."""
+    recipe = recipes.load("musl")
+    name = f"musl-{artifacts.key(recipe, [Path(__file__)])}.tar"
+    artifact = artifacts.path(name)
+    if not artifact.exists():
+        work = BUILD / "musl"
+        tree, install, log = work / "src", work / "install", work / "build.log"
+        work.mkdir(parents=True, exist_ok=True)
+        log.write_text("")
+        report("preparing the musl source tree")
+        sources.prepare_tree(recipe, tree)
+        sources.sync_overlay(recipe.folder / "overlay", recipe.overlay, tree, recipe.shared)
+        env = toolchain.build_env()
+        configure = ["./configure", f"--target={TARGET}", "--prefix=/", "--disable-shared",
+                     f"CC={toolchain.compiler()}", f"CFLAGS={CFLAGS}",
+                     f"AR={toolchain.LLVM_AR}", f"RANLIB={toolchain.LLVM_RANLIB}"]
+        stamp = tree / ".configured"
+        if not stamp.exists() or stamp.read_text() != " ".join(configure):
+            commands.run(configure, what="musl configure", log=log, report=report, cwd=tree, env=env)
+            stamp.write_text(" ".join(configure))
+        commands.run(["make", f"-j{os.cpu_count() or 1}"], what="musl build", log=log,
+                     report=report, cwd=tree, env=env)
+        shutil.rmtree(install, ignore_errors=True)
+        commands.run(["make", "install", f"DESTDIR={install}"], what="musl install", log=log,
+                     report=report, cwd=tree, env=env)
+        with tarfile.open(work / name, "w") as tar:
+            tar.add(install, arcname=".")
+        artifacts.store(work / name, name)
+
+    stamp = SYSROOT / ".artifact"
+    if not stamp.exists() or stamp.read_text() != name:
+        shutil.rmtree(SYSROOT, ignore_errors=True)
+        with tarfile.open(artifact) as tar:
+            tar.extractall(SYSROOT, filter="data")
+        stamp.write_text(name)
+    return _install_wrapper()
