@@ -17,6 +17,7 @@ export class TaskExit extends Error {
 import { ENOEXEC, UserRestart, abiProblem, memoryImport } from './user-abi.js';
 
 const WASM_PAGE = 65536;
+const FUTEX_OP_ANDN = 3; // the order of FUTEX_OP_SET, ADD, OR, ANDN, XOR: 0 to 4
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -62,6 +63,12 @@ export function readCString(memory, address) {
 export function kernelImports(ctx) {
   const kernel = () => new Uint8Array(ctx.memory.buffer);
   const userBytes = () => (ctx.user ? new Uint8Array(ctx.user.memory.buffer) : new Uint8Array(0));
+
+  /** The user memory as 32-bit words, if uaddr is an aligned word in it. */
+  function userWords(uaddr) {
+    if (!ctx.user || uaddr & 3 || uaddr + 4 > ctx.user.memory.buffer.byteLength) return null;
+    return new Int32Array(ctx.user.memory.buffer);
+  }
 
   /** Copy n bytes between memories; returns the count NOT copied. */
   function copy(dst, dstAddr, src, srcAddr, n, userSide) {
@@ -183,6 +190,22 @@ export function kernelImports(ctx) {
       if (n < count && src + n >= u.length) return -14;
       kernel().set(u.subarray(src, src + Math.min(n + 1, count)), dst);
       return n;
+    },
+    user_atomic_op(op, arg, old, uaddr) {
+      const words = userWords(uaddr);
+      if (!words) return -14;
+      const index = uaddr >> 2;
+      const value = [Atomics.exchange, Atomics.add, Atomics.or, Atomics.and, Atomics.xor][op](
+        words, index, op === FUTEX_OP_ANDN ? ~arg : arg);
+      new Int32Array(ctx.memory.buffer)[old >> 2] = value;
+      return 0;
+    },
+    user_cmpxchg(old, uaddr, expected, value) {
+      const words = userWords(uaddr);
+      if (!words) return -14;
+      new Int32Array(ctx.memory.buffer)[old >> 2] =
+        Atomics.compareExchange(words, uaddr >> 2, expected | 0, value | 0);
+      return 0;
     },
     strnlen_user(src, n) {
       const u = userBytes();

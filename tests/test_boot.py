@@ -80,6 +80,17 @@ def test_init_built_with_musl(kernel_image, tmp_path):
     assert result.returncode == runner.EXIT_POWER_OFF
 
 
+def test_posix_threads(kernel_image, tmp_path):
+    """Four threads, a mutex, a condition variable, join, per-thread errno."""
+    initramfs = guest.build("threads-init.c", tmp_path / "initramfs.cpio.gz", libc=True)
+    result = boot(runner.RunOptions(kernel=kernel_image, initramfs=initramfs, timeout=60))
+    out = result.stdout
+    assert "threads: counter 80000 of 80000\n" in out
+    assert "threads: joined with their results and errno values: ok\n" in out
+    assert "threads: main's errno untouched: ok\n" in out
+    assert result.returncode == runner.EXIT_POWER_OFF
+
+
 def test_without_initramfs_there_is_no_init(kernel_image):
     result = boot(runner.RunOptions(kernel=kernel_image, initramfs=None, timeout=30))
     assert "Linux version 6.1.192" in result.stdout

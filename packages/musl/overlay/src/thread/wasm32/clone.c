@@ -55,5 +55,6 @@ int __clone(int (*func)(void *), void *stack, int flags, void *arg, ...)
 	top->start.func = func;
 	top->start.arg = arg;
 	top->start.tp = (flags & CLONE_SETTLS) ? tls : (void *)__get_tp();
-	return __syscall(SYS_clone, flags, top, ptid, tls, ctid);
+	/* The generic clone argument order: flags, stack, ptid, ctid, tls. */
+	return __syscall(SYS_clone, flags, top, ptid, ctid, tls);
 }

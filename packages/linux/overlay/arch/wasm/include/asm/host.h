@@ -47,6 +47,13 @@ unsigned long wasm_host_clear_user(void __user *to, unsigned long n) __host_impo
 long wasm_host_strncpy_from_user(char *dst, const char __user *src, long count) __host_import(strncpy_from_user);
 long wasm_host_strnlen_user(const char __user *src, long n) __host_import(strnlen_user);
 
+/*
+ * Atomic operations on user memory for futexes (asm/futex.h): 0 with the
+ * old value in *old, or -EFAULT. op is a FUTEX_OP_* arithmetic operation.
+ */
+int wasm_host_user_atomic_op(int op, u32 arg, int *old, u32 __user *uaddr) __host_import(user_atomic_op);
+int wasm_host_user_cmpxchg(u32 *old, u32 __user *uaddr, u32 expected, u32 new) __host_import(user_cmpxchg);
+
 /* Tasks: each runs on a host thread of its own. */
 void wasm_host_task_spawn(struct task_struct *task, unsigned long stack_top) __host_import(task_spawn);
 void __noreturn wasm_host_task_exit(void) __host_import(task_exit);
