@@ -91,6 +91,18 @@ def test_posix_threads(kernel_image, tmp_path):
     assert result.returncode == runner.EXIT_POWER_OFF
 
 
+def test_setjmp_and_crashing_children(kernel_image, tmp_path):
+    """longjmp across frames; children that fault die by SIGSEGV/SIGILL, the system goes on."""
+    initramfs = guest.build("faults-init.c", tmp_path / "initramfs.cpio.gz", libc=True)
+    result = boot(runner.RunOptions(kernel=kernel_image, initramfs=initramfs, timeout=60))
+    out = result.stdout
+    assert "faults: setjmp returned 42 after 2 entries\n" in out
+    assert "faults: segv child killed by Segmentation fault\n" in out
+    assert "faults: trap child killed by Illegal instruction\n" in out
+    assert "faults: still running\n" in out
+    assert result.returncode == runner.EXIT_POWER_OFF
+
+
 def test_without_initramfs_there_is_no_init(kernel_image):
     result = boot(runner.RunOptions(kernel=kernel_image, initramfs=None, timeout=30))
     assert "Linux version 6.1.192" in result.stdout

@@ -17,7 +17,8 @@ from linuxwasm.paths import BUILD
 SYSROOT = BUILD / "sysroot"
 CC_WRAPPER = BUILD / "bin" / "wasm32-linux-musl-cc"
 TARGET = "wasm32-unknown-unknown"
-CFLAGS = f"--target={TARGET} -O2 -matomics -mbulk-memory"
+# setjmp/longjmp are Wasm exceptions (src/setjmp/wasm32/wasm_sjlj.c).
+CFLAGS = f"--target={TARGET} -O2 -matomics -mbulk-memory -mexception-handling -mllvm -wasm-enable-sjlj"
 
 # The user program ABI: a shared memory imported from the host, the stack
 # pointer and function table exported for clone children.

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * An init that checks control flow and faults: setjmp/longjmp across
+ * frames, and children that crash (a wild pointer, a trap) and are
+ * reported to their parent as killed by SIGSEGV and SIGILL while the
+ * system goes on.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/reboot.h>
+#include <sys/wait.h>
+
+extern char **environ;
+static jmp_buf env;
+
+static void deep(int n)
+{
+	if (n == 0)
+		longjmp(env, 42);
+	deep(n - 1);
+}
+
+static int crash(const char *how)
+{
+	if (strcmp(how, "segv") == 0)
+		return *(volatile int *)0xfffffff0;	/* beyond any process memory */
+	__builtin_trap();
+}
+
+static void spawn_and_report(const char *how)
+{
+	char *argv[] = { "/init", (char *)how, NULL };
+	pid_t pid;
+	int status;
+
+	if (posix_spawn(&pid, "/init", NULL, NULL, argv, environ) != 0 ||
+	    waitpid(pid, &status, 0) != pid) {
+		perror(how);
+		return;
+	}
+	if (WIFSIGNALED(status))
+		printf("faults: %s child killed by %s\n", how, strsignal(WTERMSIG(status)));
+	else
+		printf("faults: %s child exited with %d\n", how, WEXITSTATUS(status));
+}
+
+int main(int argc, char **argv)
+{
+	volatile int entries = 0;
+	int value;
+
+	if (argc > 1)
+		return crash(argv[1]);
+
+	value = setjmp(env);
+	entries++;
+	if (value == 0)
+		deep(10);
+	printf("faults: setjmp returned %d after %d entries\n", value, entries);
+
+	spawn_and_report("segv");
+	spawn_and_report("trap");
+	printf("faults: still running\n");
+	fflush(stdout);
+	reboot(RB_POWER_OFF);
+	return 1;
+}
