@@ -29,7 +29,7 @@ def test_boots_runs_init_and_powers_off(kernel_image, init_initramfs):
     assert "uname release: 6.1.192\n" in out
     assert "proc version: Linux version 6.1.192 " in out
     child = [line for line in out.splitlines() if line.startswith("child pid ")]
-    assert len(child) == 1
+    assert len(child) == 1, out
     pid = int(child[0].removeprefix("child pid "))
     assert pid > 1
     assert f"child {pid} exited with status 7\n" in out
