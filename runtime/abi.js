@@ -44,6 +44,8 @@ export function readCString(memory, address) {
  * @property {WebAssembly.Instance|null} kernel  this thread's kernel instance, once created
  * @property {UserProgram|null} user     the task's user program: its memory is what copy_*_user see
  * @property {UserProgram|null} pending  a program loaded by exec, until the exec commits to it
+ * @property {number} kernelTop         the kernel's stack pointer while the task is in user space
+ * @property {number[]} kernelStacks     the kernel's stack pointer at each signal handler call, innermost last
  * @property {object|null} next          what to start on the next return to user space:
  *                                       {program, sp} after exec, {clone: {module, memory, sp}} for a clone child
  */
@@ -106,8 +108,8 @@ export function kernelImports(ctx) {
       const setAt = performance.timeOrigin + performance.now();
       ctx.post({ kind: 'timer', setAt, deadline: setAt + delayNs / 1e6 });
     },
-    task_spawn(task) {
-      ctx.post({ kind: 'spawn', task });
+    task_spawn(task, user) {
+      ctx.post({ kind: 'spawn', task, user: user !== 0 });
     },
     task_exit() {
       throw new TaskExit();
@@ -150,6 +152,25 @@ export function kernelImports(ctx) {
       return memory.buffer.byteLength;
     },
     user_max: () => ctx.user.maxBytes,
+    user_sp: () => ctx.user.instance.exports.__stack_pointer.value,
+    user_call(fn, sig, info, uc, sp) {
+      const program = ctx.user.instance.exports;
+      const kernelStack = ctx.kernel.exports.__stack_pointer;
+      const userSp = program.__stack_pointer.value;
+      ctx.kernelStacks.push(kernelStack.value);
+      program.__stack_pointer.value = sp;
+      try {
+        program.__indirect_function_table.get(fn)(sig, info, uc);
+      } catch (error) {
+        // A longjmp or trap out of the handler leaves the kernel frames
+        // below this point: the kernel's stack is the enclosing level's.
+        ctx.kernelStacks.pop();
+        kernelStack.value = ctx.kernelStacks.at(-1) ?? ctx.kernelTop;
+        throw error;
+      }
+      ctx.kernelStacks.pop();
+      program.__stack_pointer.value = userSp;
+    },
     user_clone(task, sp) {
       const { module, memory, maxBytes } = ctx.user;
       ctx.post({ kind: 'clone', task, user: { module, memory, maxBytes, sp } });

@@ -52,8 +52,10 @@ export class Machine {
     this.threads = new Map();
     /** @type {HostThread[]} idle threads */
     this.pool = [];
-    /** @type {Map<number, object>} user contexts of clone children not started yet */
+    /** @type {Map<number, object>} user programs of clone children not started yet */
     this.clones = new Map();
+    /** @type {Set<number>} clone children to start once their program arrives */
+    this.waitingForClone = new Set();
     this.irqIndex = -1;
     this.pendingIrqs = 0;
     this.timer = null;
@@ -113,10 +115,15 @@ export class Machine {
     if (this.finished) return;
     switch (message.kind) {
       case 'spawn':
-        this.spawn(message.task);
+        // The clone message comes from the parent's thread, the spawn
+        // message from whichever thread first switches to the child:
+        // they may arrive in either order.
+        if (message.user && !this.clones.has(message.task)) this.waitingForClone.add(message.task);
+        else this.spawn(message.task);
         break;
       case 'clone':
         this.clones.set(message.task, message.user);
+        if (this.waitingForClone.delete(message.task)) this.spawn(message.task);
         break;
       case 'exit': {
         const thread = this.threads.get(message.task);

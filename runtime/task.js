@@ -65,6 +65,8 @@ export function runTask(start, post, writeConsole) {
     user: null,
     pending: null,
     next: start.user ? { clone: start.user } : null,
+    kernelTop: 0,
+    kernelStacks: [],
   };
   try {
     const kernel = new WebAssembly.Instance(start.module, {
@@ -74,10 +76,14 @@ export function runTask(start, post, writeConsole) {
     ctx.kernel = kernel;
     if (start.task === 0) kernel.exports.boot();
     else kernel.exports.task_entry(start.task);
+    ctx.kernelTop = kernel.exports.__stack_pointer.value;
     for (;;) {
       try {
         runUser(ctx);
       } catch (error) {
+        // The exception left kernel frames behind: back to the top.
+        kernel.exports.__stack_pointer.value = ctx.kernelTop;
+        ctx.kernelStacks = [];
         if (error instanceof UserRestart) continue;
         if (!(error instanceof WebAssembly.RuntimeError) || !ctx.user) throw error;
         // The program trapped: the task gets SIGILL or SIGSEGV, which

@@ -7,6 +7,9 @@
 //   export  __stack_pointer   the C stack pointer, set for a clone child
 //   export  __indirect_function_table  to call a clone child's function
 //
+// Function pointers are table indices from 4096 up (wasm-ld --table-base), so
+// that none is 0 or 1 (SIG_DFL, SIG_IGN).
+//
 // A clone child starts on the stack it was given, where its parent's libc
 // put the function to run and its argument: [sp] = fn, [sp + 4] = arg.
 

@@ -29,7 +29,7 @@ def test_boots_runs_init_and_powers_off(kernel_image, init_initramfs):
     assert "uname release: 6.1.192\n" in out
     assert "proc version: Linux version 6.1.192 " in out
     child = [line for line in out.splitlines() if line.startswith("child pid ")]
-    assert len(child) == 1, out
+    assert len(child) == 1, f"exit {result.returncode}: {result.stderr}\n{out}"
     pid = int(child[0].removeprefix("child pid "))
     assert pid > 1
     assert f"child {pid} exited with status 7\n" in out
@@ -100,6 +100,16 @@ def test_setjmp_and_crashing_children(kernel_image, tmp_path):
     assert "faults: segv child killed by Segmentation fault\n" in out
     assert "faults: trap child killed by Illegal instruction\n" in out
     assert "faults: still running\n" in out
+    assert result.returncode == runner.EXIT_POWER_OFF
+
+
+def test_signal_handlers(kernel_image, tmp_path):
+    """Handlers, EINTR, SA_RESTART with system calls in the handler, longjmp out, SIGTERM."""
+    initramfs = guest.build("signals-init.c", tmp_path / "initramfs.cpio.gz", libc=True)
+    result = boot(runner.RunOptions(kernel=kernel_image, initramfs=initramfs, timeout=60))
+    checks = [line for line in result.stdout.splitlines() if line.startswith("signals: ")]
+    assert len(checks) == 5, result.stdout
+    assert all(line.endswith(": ok") for line in checks), checks
     assert result.returncode == runner.EXIT_POWER_OFF
 
 

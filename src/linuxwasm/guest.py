@@ -17,7 +17,8 @@ from linuxwasm.paths import BUILD, GUEST, INITRAMFS
 USER_CFLAGS = ("--target=wasm32-unknown-unknown", "-O2", "-matomics", "-mbulk-memory",
                "-ffreestanding", "-nostdlib", "-Wall", "-Werror")
 USER_LDFLAGS = ("-Wl,--shared-memory", "-Wl,--import-memory", "-Wl,--max-memory=16777216",
-                "-Wl,--export=__stack_pointer", "-Wl,--export-table", "-Wl,-z,stack-size=65536")
+                "-Wl,--export=__stack_pointer", "-Wl,--export-table", "-Wl,--table-base=4096",
+                "-Wl,-z,stack-size=65536")
 
 
 def build_program(source: Path, output: Path, libc: bool = False) -> Path:

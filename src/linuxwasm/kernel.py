@@ -33,6 +33,8 @@ LINK_FLAGS = (
     "--global-base=4096",
     # The linker's stack only carries the boot until it moves to init_task's.
     "-z", "stack-size=4096",
+    # The host puts the kernel's C stack back after an exception unwinds it.
+    "--export=__stack_pointer",
     # Function "addresses" are table indices. The kernel takes any value
     # below 4096 for an offset, not a function (kvfree_rcu() passes
     # offsetof(type, rcu) where RCU expects a callback): keep them above.
@@ -77,6 +79,26 @@ def _link(obj: Path, output: Path, log: Path) -> Path:
     return link_map
 
 
+def _forget_objects_if_headers_moved(recipe: recipes.Recipe, tree: Path, obj: Path,
+                                    log: Path, report: commands.Report) -> None:
+    """make clean when an overlay header was added or removed.
+
+    make's dependency lists name the headers an object used; a new header
+    that shadows another one on the include path (an arch uapi header
+    replacing a generic wrapper, say) changes nothing make looks at, and
+    stale objects would disagree with new ones about structure layouts.
+    """
+    headers = sorted(
+        str(p.relative_to(tree)) for folder in recipe.overlay
+        for p in (tree / folder).rglob("*.h")
+    )
+    stamp = obj / ".overlay-headers"
+    if stamp.exists() and stamp.read_text().split() != headers:
+        report("overlay headers added or removed: rebuilding every object")
+        _make(tree, obj, "clean", log, report)
+    stamp.write_text("\n".join(headers))
+
+
 def build(report: commands.Report = lambda line: None) -> Path:
     """Build the kernel if any input changed; return build/vmlinux.wasm."""
     recipe = recipes.load("linux")
@@ -97,6 +119,7 @@ def build(report: commands.Report = lambda line: None) -> Path:
         if not config_stamp.exists() or config_stamp.read_bytes() != defconfig.read_bytes():
             _make(tree, obj, "wasm_defconfig", log, report)
             shutil.copyfile(defconfig, config_stamp)
+        _forget_objects_if_headers_moved(recipe, tree, obj, log, report)
         _make(tree, obj, "vmlinux-objects", log, report)
         report("linking vmlinux.wasm")
         linked = obj / "vmlinux.wasm"

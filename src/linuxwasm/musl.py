@@ -21,9 +21,12 @@ TARGET = "wasm32-unknown-unknown"
 CFLAGS = f"--target={TARGET} -O2 -matomics -mbulk-memory -mexception-handling -mllvm -wasm-enable-sjlj"
 
 # The user program ABI: a shared memory imported from the host, the stack
-# pointer and function table exported for clone children.
+# pointer and function table exported for clone children. Function
+# "addresses" are table indices: they start at 4096 so that no function is
+# 0 or 1, which are SIG_DFL and SIG_IGN.
 LINK_FLAGS = ("-Wl,--shared-memory", "-Wl,--import-memory", "-Wl,--max-memory=268435456",
-              "-Wl,--export=__stack_pointer", "-Wl,--export-table", "-Wl,-z,stack-size=131072")
+              "-Wl,--export=__stack_pointer", "-Wl,--export-table", "-Wl,--table-base=4096",
+              "-Wl,-z,stack-size=131072")
 
 _WRAPPER = """#!/bin/sh
 # clang-19 for linuxwasm user programs, written by 'linuxwasm build':
@@ -81,6 +84,9 @@ def build(report: commands.Report = lambda line: None) -> Path:
         if not stamp.exists() or stamp.read_text() != " ".join(configure):
             commands.run(configure, what="musl configure", log=log, report=report, cwd=tree, env=env)
             stamp.write_text(" ".join(configure))
+        # musl's Makefile does not track header dependencies: build from
+        # clean whenever an input changed (ccache keeps that cheap).
+        commands.run(["make", "clean"], what="musl clean", log=log, report=report, cwd=tree, env=env)
         commands.run(["make", f"-j{os.cpu_count() or 1}"], what="musl build", log=log,
                      report=report, cwd=tree, env=env)
         shutil.rmtree(install, ignore_errors=True)

@@ -45,7 +45,7 @@ static void wasm_cpu_give(struct task_struct *prev, struct task_struct *next)
 	__atomic_sub_fetch(&wasm_cpu_holders, 1, __ATOMIC_SEQ_CST);
 	if (!thread->started) {
 		thread->started = 1;
-		wasm_host_task_spawn(next, (unsigned long)task_pt_regs(next));
+		wasm_host_task_spawn(next, thread->user_clone);
 		return;
 	}
 	__atomic_store_n(&thread->run, 1, __ATOMIC_SEQ_CST);
@@ -102,6 +102,7 @@ int copy_thread(struct task_struct *p, const struct kernel_clone_args *args)
 	*childregs = *current_pt_regs();
 	childregs->ret = 0;
 	childregs->sp = args->stack;
+	p->thread.user_clone = 1;
 	wasm_host_user_clone(p, args->stack);
 	return 0;
 }

@@ -20,12 +20,13 @@ asmlinkage long __wasm_sys_ni_syscall(const struct pt_regs *__unused)
 /*
  * User memory is laid out by arch/wasm/mm/usermem.c, not by the generic
  * NOMMU code, which hands out kernel memory. mremap is not offered (libc
- * falls back to copying); rt_sigreturn waits for signal handlers.
+ * falls back to copying).
  */
 #define __wasm_sys_brk			__wasm_sys_wasm_brk
 #define __wasm_sys_munmap		__wasm_sys_wasm_munmap
 #define __wasm_sys_mprotect		__wasm_sys_wasm_mprotect
 #define __wasm_sys_mremap		__wasm_sys_ni_syscall
+/* A signal handler returns to the kernel that called it (signal.c). */
 #define __wasm_sys_rt_sigreturn		__wasm_sys_ni_syscall
 
 #undef __SYSCALL
@@ -59,8 +60,13 @@ void syscall_exit_to_user(struct pt_regs *regs)
 	local_irq_enable();
 }
 
-static noinline long wasm_do_syscall(long nr, u64 a0, u64 a1, u64 a2,
-				     u64 a3, u64 a4, u64 a5)
+/*
+ * The program's system call import. Entries nest: a signal handler that
+ * the kernel calls on the way out may make system calls of its own, on
+ * the kernel stack below the frames of the call that runs it.
+ */
+__host_export(syscall) long wasm_syscall(long nr, u64 a0, u64 a1, u64 a2,
+					 u64 a3, u64 a4, u64 a5)
 {
 	struct pt_regs *regs = current_pt_regs();
 
@@ -72,12 +78,15 @@ static noinline long wasm_do_syscall(long nr, u64 a0, u64 a1, u64 a2,
 	regs->args[4] = a4;
 	regs->args[5] = a5;
 
-	if (likely((unsigned long)nr < NR_syscalls))
-		regs->ret = sys_call_table[nr](regs);
-	else
-		regs->ret = -ENOSYS;
-
-	syscall_exit_to_user(regs);
+	do {
+		regs->restart = 0;
+		if (likely((unsigned long)regs->syscall_nr < NR_syscalls))
+			regs->ret = sys_call_table[regs->syscall_nr](regs);
+		else
+			regs->ret = -ENOSYS;
+		/* Signals: a handler runs here, and may ask for a restart. */
+		syscall_exit_to_user(regs);
+	} while (regs->restart);
 	if (current->thread.exec_done) {
 		current->thread.exec_done = 0;
 		wasm_host_user_restart();
@@ -90,26 +99,11 @@ static noinline long wasm_do_syscall(long nr, u64 a0, u64 a1, u64 a2,
  * access out of bounds...): the task gets the signal a native CPU fault
  * would give, SIGILL or SIGSEGV, with its default action unless handled.
  */
-static noinline void wasm_do_user_fault(int sig)
-{
-	force_sig(sig);
-	syscall_exit_to_user(current_pt_regs());
-}
-
 __host_export(user_fault) void wasm_user_fault(int sig)
 {
-	wasm_set_stack_pointer((unsigned long)current_pt_regs());
-	wasm_do_user_fault(sig);
-}
+	struct pt_regs *regs = current_pt_regs();
 
-/*
- * Every entry from user space starts at the top of the task's kernel
- * stack: a signal or exec may have left the host without unwinding the
- * kernel's C stack (see entry.c).
- */
-__host_export(syscall) long wasm_syscall(long nr, u64 a0, u64 a1, u64 a2,
-					 u64 a3, u64 a4, u64 a5)
-{
-	wasm_set_stack_pointer((unsigned long)current_pt_regs());
-	return wasm_do_syscall(nr, a0, a1, a2, a3, a4, a5);
+	regs->syscall_nr = -1;	/* not in a system call: nothing to restart */
+	force_sig(sig);
+	syscall_exit_to_user(regs);
 }

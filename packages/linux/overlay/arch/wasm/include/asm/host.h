@@ -54,8 +54,12 @@ long wasm_host_strnlen_user(const char __user *src, long n) __host_import(strnle
 int wasm_host_user_atomic_op(int op, u32 arg, int *old, u32 __user *uaddr) __host_import(user_atomic_op);
 int wasm_host_user_cmpxchg(u32 *old, u32 __user *uaddr, u32 expected, u32 new) __host_import(user_cmpxchg);
 
-/* Tasks: each runs on a host thread of its own. */
-void wasm_host_task_spawn(struct task_struct *task, unsigned long stack_top) __host_import(task_spawn);
+/*
+ * Tasks: each runs on a host thread of its own. task_spawn starts the
+ * thread of a task that never ran; user is nonzero for a clone of a user
+ * program, whose program the host was given by user_clone (below).
+ */
+void wasm_host_task_spawn(struct task_struct *task, int user) __host_import(task_spawn);
 void __noreturn wasm_host_task_exit(void) __host_import(task_exit);
 
 /* The host's view of this thread's Wasm call stack, as text. */
@@ -69,6 +73,8 @@ unsigned int wasm_host_backtrace(char *buf, unsigned int size) __host_import(bac
  * starts with this stack pointer on the next return to user space.
  * user_grow: grow user memory to at least size bytes; returns its size
  * (short if it cannot grow). user_max: the most it can grow to.
+ * user_sp: the program's stack pointer now. user_call: call a signal
+ * handler fn(sig, info, uc) in the program, on the stack sp.
  * user_clone: the child shares the caller's program and memory and starts
  * on the stack sp. user_restart: leave the user program that made the
  * system call in progress (exec replaced it); does not return.
@@ -77,6 +83,9 @@ int wasm_host_exec_load(const void *image, unsigned long size) __host_import(exe
 unsigned long wasm_host_exec_commit(void) __host_import(exec_commit);
 void wasm_host_exec_start(unsigned long sp) __host_import(exec_start);
 unsigned long wasm_host_user_grow(unsigned long size) __host_import(user_grow);
+unsigned long wasm_host_user_sp(void) __host_import(user_sp);
+void wasm_host_user_call(unsigned long fn, int sig, void __user *info, void __user *uc,
+			 unsigned long sp) __host_import(user_call);
 unsigned long wasm_host_user_max(void) __host_import(user_max);
 void wasm_host_user_clone(struct task_struct *child, unsigned long sp) __host_import(user_clone);
 void __noreturn wasm_host_user_restart(void) __host_import(user_restart);

@@ -17,6 +17,7 @@ struct pt_regs {
 	unsigned long	sp;
 	unsigned long	user;
 	long		ret;
+	int		restart;	/* run the system call again */
 };
 
 #define user_mode(regs)			((regs)->user)

@@ -6,6 +6,7 @@
 
 struct sigcontext {
 	struct user_regs_struct regs;
+	__u32 pc;	/* always 0: Wasm has no program counter to show */
 };
 
 #endif
