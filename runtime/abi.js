@@ -14,6 +14,7 @@ export class TaskExit extends Error {
   }
 }
 
+import { readInput } from './console-input.js';
 import { ENOEXEC, UserRestart, abiProblem, memoryImport } from './user-abi.js';
 
 const WASM_PAGE = 65536;
@@ -39,6 +40,7 @@ export function readCString(memory, address) {
  * @property {number} epoch                   the machine's clock origin (ms, performance.timeOrigin scale)
  * @property {string} cmdline                 the kernel command line
  * @property {Uint8Array|null} initrd         the initramfs (boot thread only)
+ * @property {SharedArrayBuffer} input        console input (console-input.js)
  * @property {(message: object) => void} post send a message to the machine
  * @property {(bytes: Uint8Array) => void} writeConsole
  * @property {WebAssembly.Instance|null} kernel  this thread's kernel instance, once created
@@ -100,7 +102,12 @@ export function kernelImports(ctx) {
     console_write(buf, len) {
       ctx.writeConsole(kernel().slice(buf, buf + len));
     },
-    console_read: () => 0,
+    console_read(buf, len) {
+      const bytes = new Uint8Array(len);
+      const count = readInput(ctx.input, bytes, len);
+      kernel().set(bytes.subarray(0, count), buf);
+      return count;
+    },
     clock_ns: () => (performance.timeOrigin + performance.now() - ctx.epoch) * 1e6,
     timer_set(delayNs) {
       // Messages from different threads may arrive out of order: the time

@@ -2,7 +2,8 @@
 // thread per kernel task. Environment-neutral; a platform adapter creates
 // the threads (Node worker_threads, browser Web Workers).
 
-import { IRQ_TIMER } from './abi.js';
+import { IRQ_CONSOLE, IRQ_TIMER } from './abi.js';
+import { createInputRing, writeInput } from './console-input.js';
 
 const WASM_PAGE = 65536;
 
@@ -60,6 +61,9 @@ export class Machine {
     this.pendingIrqs = 0;
     this.timer = null;
     this.timerSetAt = -Infinity;
+    this.input = createInputRing();
+    /** @type {Uint8Array[]} console input that did not fit in the ring yet */
+    this.inputBacklog = [];
     this.finished = false;
   }
 
@@ -102,6 +106,7 @@ export class Machine {
       epoch: this.epoch,
       cmdline: this.options.cmdline,
       initrd: task === 0 ? this.options.initrd : null,
+      input: this.input,
       task,
       user: this.clones.get(task) ?? null,
     };
@@ -154,6 +159,32 @@ export class Machine {
     }
   }
 
+  /**
+   * Console input from the host (keys, or a pipe's bytes), in order. What
+   * does not fit in the ring waits until the guest has read some.
+   * @param {Uint8Array} data
+   */
+  typeInput(data) {
+    if (this.finished) return;
+    this.inputBacklog.push(data);
+    this.flushInput();
+  }
+
+  flushInput() {
+    while (this.inputBacklog.length) {
+      const data = this.inputBacklog[0];
+      const taken = writeInput(this.input, data);
+      if (taken < data.length) {
+        this.inputBacklog[0] = data.subarray(taken);
+        clearTimeout(this.inputRetry);
+        this.inputRetry = setTimeout(() => this.flushInput(), 10);
+        break;
+      }
+      this.inputBacklog.shift();
+    }
+    this.raise(1 << IRQ_CONSOLE);
+  }
+
   /** Set interrupt bits for the CPU and wake it if it sleeps in idle. */
   raise(bits) {
     this.pendingIrqs |= bits;
@@ -168,6 +199,7 @@ export class Machine {
     this.finished = true;
     clearTimeout(this.timer);
     clearTimeout(this.deadline);
+    clearTimeout(this.inputRetry);
     for (const thread of [...this.threads.values(), ...this.pool]) thread.terminate();
     this.threads.clear();
     this.pool = [];

@@ -13,6 +13,7 @@ import { NR_EXIT, NR_EXIT_GROUP, SIGILL, SIGSEGV, UserRestart } from './user-abi
  * @property {number} epoch
  * @property {string} cmdline
  * @property {Uint8Array|null} initrd   boot thread only
+ * @property {SharedArrayBuffer} input  console input (console-input.js)
  * @property {number} task              task_struct address; 0 for the boot thread
  * @property {object|null} user         a clone child's user program: {module, memory, maxBytes, sp}
  */
@@ -59,6 +60,7 @@ export function runTask(start, post, writeConsole) {
     epoch: start.epoch,
     cmdline: start.cmdline,
     initrd: start.initrd,
+    input: start.input,
     post,
     writeConsole,
     kernel: null,

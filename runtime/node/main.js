@@ -48,6 +48,14 @@ const machine = new Machine(platform, {
   timeoutMs: Number(values.timeout) * 1000,
 });
 
+// The guest's terminal does the line editing and echo: the host's terminal
+// passes keys through raw, Ctrl-C included (power the guest off to leave).
+const rawTerminal = process.stdin.isTTY;
+if (rawTerminal) process.stdin.setRawMode(true);
+process.stdin.on('data', (data) => machine.typeInput(new Uint8Array(data)));
+
 const result = await machine.run();
+if (rawTerminal) process.stdin.setRawMode(false);
+process.stdin.destroy();
 if (result.status !== 0) process.stderr.write(`linuxwasm: ${result.reason}\n`);
 process.exit(result.status);
