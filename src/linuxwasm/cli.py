@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from linuxwasm import guest, kernel, musl, runner
+from linuxwasm import bench, guest, kernel, musl, runner
 from linuxwasm.errors import LinuxWasmError
 from linuxwasm.paths import INITRAMFS, KERNEL_WASM
 
@@ -42,6 +42,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     return runner.run(options)
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    image = build_kernel()
+    build_libc()
+    with stderr.status("benchmarking (a minute or two)"):
+        results, boots = bench.run(image)
+    table = Table(title="linuxwasm bench (guest against native, this machine, one run)")
+    for column in ("benchmark", "guest", "native", "ratio", "target"):
+        table.add_column(column)
+    for r in results:
+        table.add_row(r.name, f"{r.guest:.3g} {r.unit}",
+                      f"{r.native:.3g} {r.unit}" if r.native else "-",
+                      f"{r.ratio:.2f}x" if r.ratio else "-", r.target)
+    Console().print(table)
+    Console().print(f"boot runs: {', '.join(f'{t:.3f}' for t in boots)} s")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="linuxwasm", description="Linux compiled to WebAssembly.")
     commands = top.add_subparsers(dest="command", required=True)
@@ -58,6 +77,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", type=float, default=0, metavar="SECONDS",
                      help="stop the machine after this long (exit status 124)")
     run.set_defaults(func=cmd_run)
+
+    bench_cmd = commands.add_parser("bench", help="measure the system against native code")
+    bench_cmd.set_defaults(func=cmd_bench)
     return top
 
 

@@ -1,0 +1,118 @@
+"""linuxwasm bench: the system against native, as ratios from one run.
+
+The same C benchmark (guest/bench.c) is built with musl for the guest and
+with the host's cc natively; both run now, on this machine. Boot time and
+idle host memory are measured on the host, around the Node process.
+"""
+
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from linuxwasm import guest, runner
+from linuxwasm.errors import LinuxWasmError
+from linuxwasm.paths import BUILD, GUEST
+
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    guest: float
+    native: float | None
+    unit: str
+    target: str
+
+    @property
+    def ratio(self) -> float | None:
+        return self.guest / self.native if self.native else None
+
+
+def _parse(output: str) -> dict[str, tuple[float, str]]:
+    values = {}
+    for line in output.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0] in ("getppid", "spawn", "compute"):
+            values[parts[0]] = (float(parts[1]), parts[2])
+    if len(values) != 3:
+        raise LinuxWasmError(f"benchmark output incomplete: {output[-300:]!r}")
+    return values
+
+
+def _native(work: Path) -> dict[str, tuple[float, str]]:
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        raise LinuxWasmError("no native C compiler (cc) for the native side of the benchmark")
+    binary = work / "bench-native"
+    subprocess.run([cc, "-O2", "-o", str(binary), str(GUEST / "bench.c")], check=True)
+    return _parse(subprocess.run([str(binary)], capture_output=True, text=True, check=True).stdout)
+
+
+def _guest(kernel: Path, work: Path) -> dict[str, tuple[float, str]]:
+    initramfs = guest.build("bench.c", work / "bench.cpio.gz", libc=True)
+    cmd = runner.node_command(runner.RunOptions(kernel=kernel, initramfs=initramfs, timeout=600))
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != runner.EXIT_POWER_OFF:
+        raise LinuxWasmError(f"guest benchmark failed: {result.stderr.strip()[:300]}")
+    return _parse(result.stdout)
+
+
+def boot_times(kernel: Path, runs: int = 5) -> list[float]:
+    """Seconds from starting Node to the first line /init prints."""
+    initramfs = guest.build("init.c", BUILD / "guest" / "init.cpio.gz")
+    cmd = runner.node_command(runner.RunOptions(kernel=kernel, initramfs=initramfs, timeout=60))
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        assert proc.stdout is not None
+        first = None
+        for line in proc.stdout:
+            if first is None and line.startswith("hello from wasm userspace"):
+                first = time.perf_counter() - start
+        proc.wait()
+        if first is None:
+            raise LinuxWasmError("boot benchmark: /init printed nothing")
+        times.append(first)
+    return times
+
+
+def idle_rss_mib(kernel: Path, work: Path) -> float:
+    """Resident memory of the Node process of a booted, idle machine."""
+    initramfs = guest.build("echo-init.c", work / "echo.cpio.gz", libc=True)
+    cmd = runner.node_command(runner.RunOptions(kernel=kernel, initramfs=initramfs, timeout=60))
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdin is not None and proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("echo: ready"):
+            break
+    time.sleep(1.0)  # let start-up garbage go
+    status = Path(f"/proc/{proc.pid}/status").read_text()
+    rss_kib = int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1])
+    proc.stdin.write("off\n")
+    proc.stdin.close()
+    proc.wait(timeout=60)
+    return rss_kib / 1024
+
+
+def run(kernel: Path) -> tuple[list[Result], list[float]]:
+    with tempfile.TemporaryDirectory(prefix="linuxwasm-bench-") as tmp:
+        work = Path(tmp)
+        native, guest_values = _native(work), _guest(kernel, work)
+        boots = boot_times(kernel)
+        rss = idle_rss_mib(kernel, work)
+    results = [
+        Result("boot to the first line of /init", statistics.median(boots), None, "s", "< 0.5 s"),
+        Result("getppid(), per call", guest_values["getppid"][0], native["getppid"][0], "ns",
+               "< 500 ns"),
+        Result("posix_spawn + waitpid, median", guest_values["spawn"][0], native["spawn"][0], "us",
+               "< 1000 us"),
+        Result("CPU-bound C loop", guest_values["compute"][0], native["compute"][0], "ms",
+               "<= 1.5x native"),
+        Result("host memory of an idle machine (RSS)", rss, None, "MiB", "< 96 MiB"),
+    ]
+    return results, boots
