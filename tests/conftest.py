@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from linuxwasm import kernel, runner
+from linuxwasm import guest, kernel, runner
 
 
 @pytest.fixture(scope="session")
@@ -18,3 +18,11 @@ def boot(options: runner.RunOptions, timeout: float = 60) -> subprocess.Complete
     runner.check_inputs(options)
     return subprocess.run(runner.node_command(options), capture_output=True, text=True,
                           timeout=timeout)
+
+
+def boot_program(kernel_image: Path, tmp_path: Path, source: str, libc: bool = False,
+                 timeout: float = 60) -> subprocess.CompletedProcess:
+    """Boot with guest/<source> as /init; musl-built if libc."""
+    initramfs = guest.build(source, tmp_path / "initramfs.cpio.gz", libc=libc)
+    return boot(runner.RunOptions(kernel=kernel_image, initramfs=initramfs, timeout=timeout),
+                timeout=timeout + 30)

@@ -7,7 +7,7 @@ import pytest
 
 from linuxwasm import guest, runner
 from linuxwasm.errors import LinuxWasmError
-from tests.conftest import boot
+from tests.conftest import boot, boot_program
 
 
 @pytest.fixture(scope="session")
@@ -56,8 +56,7 @@ def test_init_that_traps_panics_the_kernel(kernel_image, trap_initramfs):
 
 def test_user_memory_layout(kernel_image, tmp_path):
     """brk, anonymous and file mmap, munmap and reuse: guest/memory.c checks each."""
-    initramfs = guest.build("memory.c", tmp_path / "initramfs.cpio.gz")
-    result = boot(runner.RunOptions(kernel=kernel_image, initramfs=initramfs, timeout=30))
+    result = boot_program(kernel_image, tmp_path, "memory.c")
     checks = [line for line in result.stdout.splitlines() if line.startswith(("ok: ", "FAILED: "))]
     assert len(checks) == 11, result.stdout
     assert not [line for line in checks if line.startswith("FAILED")], checks
@@ -67,8 +66,7 @@ def test_user_memory_layout(kernel_image, tmp_path):
 
 def test_init_built_with_musl(kernel_image, tmp_path):
     """stdio, malloc through mmap, files, posix_spawn + waitpid, with musl."""
-    initramfs = guest.build("libc-init.c", tmp_path / "initramfs.cpio.gz", libc=True)
-    result = boot(runner.RunOptions(kernel=kernel_image, initramfs=initramfs, timeout=30))
+    result = boot_program(kernel_image, tmp_path, "libc-init.c", libc=True)
     out = result.stdout
     assert "musl init: Linux 6.1.192, argc 1, TERM=linux\n" in out
     assert "malloc: 4 MiB ok\n" in out
@@ -82,8 +80,7 @@ def test_init_built_with_musl(kernel_image, tmp_path):
 
 def test_posix_threads(kernel_image, tmp_path):
     """Four threads, a mutex, a condition variable, join, per-thread errno."""
-    initramfs = guest.build("threads-init.c", tmp_path / "initramfs.cpio.gz", libc=True)
-    result = boot(runner.RunOptions(kernel=kernel_image, initramfs=initramfs, timeout=60))
+    result = boot_program(kernel_image, tmp_path, "threads-init.c", libc=True)
     out = result.stdout
     assert "threads: counter 80000 of 80000\n" in out
     assert "threads: joined with their results and errno values: ok\n" in out
@@ -93,8 +90,7 @@ def test_posix_threads(kernel_image, tmp_path):
 
 def test_setjmp_and_crashing_children(kernel_image, tmp_path):
     """longjmp across frames; children that fault die by SIGSEGV/SIGILL, the system goes on."""
-    initramfs = guest.build("faults-init.c", tmp_path / "initramfs.cpio.gz", libc=True)
-    result = boot(runner.RunOptions(kernel=kernel_image, initramfs=initramfs, timeout=60))
+    result = boot_program(kernel_image, tmp_path, "faults-init.c", libc=True)
     out = result.stdout
     assert "faults: setjmp returned 42 after 2 entries\n" in out
     assert "faults: segv child killed by Segmentation fault\n" in out
@@ -105,8 +101,7 @@ def test_setjmp_and_crashing_children(kernel_image, tmp_path):
 
 def test_signal_handlers(kernel_image, tmp_path):
     """Handlers, EINTR, SA_RESTART with system calls in the handler, longjmp out, SIGTERM."""
-    initramfs = guest.build("signals-init.c", tmp_path / "initramfs.cpio.gz", libc=True)
-    result = boot(runner.RunOptions(kernel=kernel_image, initramfs=initramfs, timeout=60))
+    result = boot_program(kernel_image, tmp_path, "signals-init.c", libc=True)
     checks = [line for line in result.stdout.splitlines() if line.startswith("signals: ")]
     assert len(checks) == 5, result.stdout
     assert all(line.endswith(": ok") for line in checks), checks
