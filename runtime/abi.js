@@ -74,24 +74,20 @@ export function kernelImports(ctx) {
     return new Int32Array(ctx.user.memory.buffer);
   }
 
-  /** Copy n bytes between memories; returns the count NOT copied. */
-  function copy(dst, dstAddr, src, srcAddr, n, userSide) {
-    const limit = userSide.length;
-    const userAddr = userSide === dst ? dstAddr : srcAddr;
-    const ok = Math.max(0, Math.min(n, limit - userAddr));
-    if (userAddr >= limit) return n;
-    dst.set(src.subarray(srcAddr, srcAddr + ok), dstAddr);
-    return n - ok;
+  /** How many of the n bytes from addr lie in the user memory of size. */
+  const userSpan = (addr, n, size) => (addr >= size ? 0 : Math.min(n, size - addr));
+
+  /** Write text into a kernel buffer of size bytes, NUL-terminated; returns its length. */
+  function writeCString(buf, size, text) {
+    const bytes = encoder.encode(text).subarray(0, size - 1);
+    const k = kernel();
+    k.set(bytes, buf);
+    k[buf + bytes.length] = 0;
+    return bytes.length;
   }
 
   return {
-    cmdline(buf, size) {
-      const bytes = encoder.encode(ctx.cmdline).subarray(0, size - 1);
-      const k = kernel();
-      k.set(bytes, buf);
-      k[buf + bytes.length] = 0;
-      return bytes.length;
-    },
+    cmdline: (buf, size) => writeCString(buf, size, ctx.cmdline),
     initrd_size: () => (ctx.initrd ? ctx.initrd.length : 0),
     initrd_copy(dst) {
       kernel().set(ctx.initrd, dst);
@@ -193,21 +189,25 @@ export function kernelImports(ctx) {
       const frames = (new Error().stack || '').split('\n').slice(2)
         .map((line) => line.trim().replace(/^at /, '  '))
         .filter((line) => !line.includes('.js:'));
-      const bytes = encoder.encode(frames.join('\n')).subarray(0, size - 1);
-      const k = kernel();
-      k.set(bytes, buf);
-      k[buf + bytes.length] = 0;
-      return bytes.length;
+      return writeCString(buf, size, frames.join('\n'));
     },
-    copy_from_user: (to, from, n) => copy(kernel(), to, userBytes(), from, n, userBytes()),
+    // Each returns the number of bytes NOT copied, as copy_*_user do.
+    copy_from_user(to, from, n) {
+      const u = userBytes();
+      const ok = userSpan(from, n, u.length);
+      kernel().set(u.subarray(from, from + ok), to);
+      return n - ok;
+    },
     copy_to_user(to, from, n) {
       const u = userBytes();
-      return copy(u, to, kernel(), from, n, u);
+      const ok = userSpan(to, n, u.length);
+      u.set(kernel().subarray(from, from + ok), to);
+      return n - ok;
     },
     clear_user(to, n) {
       const u = userBytes();
-      const ok = Math.max(0, Math.min(n, u.length - to));
-      if (to < u.length) u.fill(0, to, to + ok);
+      const ok = userSpan(to, n, u.length);
+      u.fill(0, to, to + ok);
       return n - ok;
     },
     strncpy_from_user(dst, src, count) {
