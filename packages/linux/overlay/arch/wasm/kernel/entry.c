@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Where the host enters the kernel: the boot, a new task's first run, and
- * system calls from user programs. Each host thread holds one instance of
+ * Where the host enters the kernel on a new thread: the boot, and a new
+ * task's first run (system calls enter in syscall.c). Each host thread
+ * holds one instance of
  * the kernel module for one task, so `current` is an instance global
  * (asm/current.h) that is set here once, before any other kernel code runs
  * on the thread.
