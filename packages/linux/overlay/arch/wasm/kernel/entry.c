@@ -2,10 +2,9 @@
 /*
  * Where the host enters the kernel on a new thread: the boot, and a new
  * task's first run (system calls enter in syscall.c). Each host thread
- * holds one instance of
- * the kernel module for one task, so `current` is an instance global
- * (asm/current.h) that is set here once, before any other kernel code runs
- * on the thread.
+ * holds one instance of the kernel module for one task, so `current` is
+ * an instance global (asm/current.h) that is set here once, before any
+ * other kernel code runs on the thread.
  */
 #include <linux/init.h>
 #include <linux/sched.h>
