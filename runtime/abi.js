@@ -23,6 +23,21 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /**
+ * A 64-bit fingerprint of a program's bytes (two FNV-1a hashes with
+ * different bases), to find its compiled module again without compiling.
+ * @param {Uint8Array} bytes
+ */
+export function fingerprint(bytes) {
+  let a = 0x811c9dc5;
+  let b = 0x01000193;
+  for (let i = 0; i < bytes.length; i++) {
+    a = Math.imul(a ^ bytes[i], 0x01000193);
+    b = Math.imul(b ^ bytes[i], 0x811c9dc5 | 1);
+  }
+  return `${bytes.length}:${(a >>> 0).toString(16)}:${(b >>> 0).toString(16)}`;
+}
+
+/**
  * Read a NUL-terminated string from memory.
  * @param {WebAssembly.Memory} memory
  * @param {number} address
@@ -46,6 +61,7 @@ export function readCString(memory, address) {
  * @property {WebAssembly.Instance|null} kernel  this thread's kernel instance, once created
  * @property {UserProgram|null} user     the task's user program: its memory is what copy_*_user see
  * @property {UserProgram|null} pending  a program loaded by exec, until the exec commits to it
+ * @property {Map<string, WebAssembly.Module>} modules  compiled programs by fingerprint, shared by the machine
  * @property {number} kernelTop         the kernel's stack pointer while the task is in user space
  * @property {number[]} kernelStacks     the kernel's stack pointer at each signal handler call, innermost last
  * @property {object|null} next          what to start on the next return to user space:
@@ -121,7 +137,14 @@ export function kernelImports(ctx) {
       const bytes = kernel().slice(image, image + size);
       const limits = memoryImport(bytes);
       try {
-        const module = new WebAssembly.Module(bytes);
+        // Each distinct program is compiled once per machine.
+        const key = fingerprint(bytes);
+        let module = ctx.modules.get(key);
+        if (!module) {
+          module = new WebAssembly.Module(bytes);
+          ctx.modules.set(key, module);
+          ctx.post({ kind: 'module', key, module });
+        }
         if (abiProblem(module, limits)) return -ENOEXEC;
         const memory = new WebAssembly.Memory({ initial: limits.min, maximum: limits.max, shared: true });
         const instance = new WebAssembly.Instance(module, {

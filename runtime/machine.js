@@ -55,6 +55,8 @@ export class Machine {
     this.pool = [];
     /** @type {Map<number, object>} user programs of clone children not started yet */
     this.clones = new Map();
+    /** @type {Map<string, WebAssembly.Module>} every program compiled so far, by fingerprint */
+    this.modules = new Map();
     /** @type {Set<number>} clone children to start once their program arrives */
     this.waitingForClone = new Set();
     this.irqIndex = -1;
@@ -107,6 +109,7 @@ export class Machine {
       cmdline: this.options.cmdline,
       initrd: task === 0 ? this.options.initrd : null,
       input: this.input,
+      modules: this.modules,
       task,
       user: this.clones.get(task) ?? null,
     };
@@ -125,6 +128,9 @@ export class Machine {
         // they may arrive in either order.
         if (message.user && !this.clones.has(message.task)) this.waitingForClone.add(message.task);
         else this.spawn(message.task);
+        break;
+      case 'module':
+        this.modules.set(message.key, message.module);
         break;
       case 'clone':
         this.clones.set(message.task, message.user);

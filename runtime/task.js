@@ -14,6 +14,7 @@ import { NR_EXIT, NR_EXIT_GROUP, SIGILL, SIGSEGV, UserRestart } from './user-abi
  * @property {string} cmdline
  * @property {Uint8Array|null} initrd   boot thread only
  * @property {SharedArrayBuffer} input  console input (console-input.js)
+ * @property {Map<string, WebAssembly.Module>} modules  programs compiled so far
  * @property {number} task              task_struct address; 0 for the boot thread
  * @property {object|null} user         a clone child's user program: {module, memory, maxBytes, sp}
  */
@@ -61,6 +62,7 @@ export function runTask(start, post, writeConsole) {
     cmdline: start.cmdline,
     initrd: start.initrd,
     input: start.input,
+    modules: start.modules,
     post,
     writeConsole,
     kernel: null,
