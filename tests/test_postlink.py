@@ -20,8 +20,7 @@ from linuxwasm.wasm import DataSegment, Module, read_module
 CLANG, WASM_LD = "clang-19", "wasm-ld-19"
 CFLAGS = ["--target=wasm32-unknown-unknown", "-O2", "-matomics", "-mbulk-memory",
           "-ffreestanding", "-nostdlib", "-c"]
-LDFLAGS = ["--no-entry", "--shared-memory", "--import-memory", "--max-memory=67108864",
-           "--no-merge-data-segments"]
+LDFLAGS = ["--no-entry", "--shared-memory", "--import-memory", "--max-memory=67108864"]
 REAL_HEAD = (Path(__file__).resolve().parents[1]
              / "packages/linux/overlay/arch/wasm/kernel/head.c")
 

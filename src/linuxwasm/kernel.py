@@ -26,9 +26,6 @@ LINK_FLAGS = (
     "--shared-memory",
     "--import-memory",
     f"--max-memory={MAX_MEMORY}",
-    # One output segment per input section name: the section tables
-    # depend on it (see postlink.py).
-    "--no-merge-data-segments",
     # The first page stays unused: a NULL pointer points at nothing.
     "--global-base=4096",
     # The linker's stack only carries the boot until it moves to init_task's.

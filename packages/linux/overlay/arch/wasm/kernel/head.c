@@ -2,13 +2,13 @@
 /*
  * What a linker script does on other ports, done with wasm-ld's own rules.
  *
- * wasm-ld has no linker scripts. It keeps each named data section as an
- * output segment of its own (we link with --no-merge-data-segments), lays
- * the segments out one after the other in the order it first meets their
- * names, and appends later input to a segment in link order. This file is
- * the first object of the link (scripts/head-object-list.txt), so it fixes
- * the order of the tables below and puts a zero-size marker at the start of
- * each. Tables whose sections follow each other are therefore contiguous,
+ * wasm-ld has no linker scripts. It merges only the standard data sections
+ * (.data.*, .rodata.*, .bss.*) and keeps every other named section as an
+ * output segment of its own; it lays the segments out one after the other
+ * in the order it first meets their names, and appends later input to a
+ * segment in link order. This file is the first object of the link
+ * (scripts/head-object-list.txt), so it fixes the order of the tables
+ * below and puts a zero-size marker at the start of each. Tables whose sections follow each other are therefore contiguous,
  * just as the generic linker script (asm-generic/vmlinux.lds.h) lays them
  * out. The linuxwasm post-link step checks every table after each link.
  */
