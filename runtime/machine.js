@@ -8,8 +8,9 @@ import { createInputRing, writeInput } from './console-input.js';
 const WASM_PAGE = 65536;
 
 /**
- * A host thread that runs tasks: post() gives it a task to run (a TaskStart,
- * see task.js); it reports through onMessage until the task's thread ends.
+ * A host thread that runs tasks. It is sent {kind: 'machine', machine} once
+ * (what all tasks share) and then {kind: 'task', start} for each task to
+ * run (see task.js); it reports through onMessage until each task ends.
  * @typedef {{post(start: object): void, terminate(): void}} HostThread
  */
 
@@ -81,8 +82,11 @@ export class Machine {
     const pages = Math.ceil((memoryMiB * 1024 * 1024) / WASM_PAGE);
     this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
     this.words = new Int32Array(this.memory.buffer);
-    this.module = module;
     this.epoch = performance.timeOrigin + performance.now();
+    /** What every task thread gets once (task.js, MachineShared). */
+    this.shared = {
+      module, memory: this.memory, epoch: this.epoch, cmdline: this.options.cmdline, input: this.input,
+    };
 
     return new Promise((resolve) => {
       this.resolve = resolve;
@@ -96,26 +100,23 @@ export class Machine {
   }
 
   createThread() {
-    return this.platform.createThread((message) => this.onMessage(message),
+    const thread = this.platform.createThread((message) => this.onMessage(message),
       (error) => this.finish(3, `a host thread failed: ${error.message}`));
+    thread.post({ kind: 'machine', machine: this.shared });
+    return thread;
   }
 
   /** Start the host thread of a task (0: the boot thread, which becomes idle). */
   spawn(task) {
     const start = {
-      module: this.module,
-      memory: this.memory,
-      epoch: this.epoch,
-      cmdline: this.options.cmdline,
-      initrd: task === 0 ? this.options.initrd : null,
-      input: this.input,
-      modules: this.modules,
       task,
+      initrd: task === 0 ? this.options.initrd : null,
       user: this.clones.get(task) ?? null,
+      modules: this.modules,
     };
     this.clones.delete(task);
     const thread = this.pool.pop() ?? this.createThread();
-    thread.post(start);
+    thread.post({ kind: 'task', start });
     this.threads.set(task, thread);
   }
 

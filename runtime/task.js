@@ -7,16 +7,22 @@ import { TaskExit, kernelImports, readCString } from './abi.js';
 import { NR_EXIT, NR_EXIT_GROUP, SIGILL, SIGSEGV, UserRestart } from './user-abi.js';
 
 /**
- * @typedef {object} TaskStart
- * @property {WebAssembly.Module} module
- * @property {WebAssembly.Memory} memory
+ * What every task of a machine shares.
+ * @typedef {object} MachineShared
+ * @property {WebAssembly.Module} module  the kernel
+ * @property {WebAssembly.Memory} memory  the kernel's memory
  * @property {number} epoch
  * @property {string} cmdline
- * @property {Uint8Array|null} initrd   boot thread only
- * @property {SharedArrayBuffer} input  console input (console-input.js)
- * @property {Map<string, WebAssembly.Module>} modules  programs compiled so far
+ * @property {SharedArrayBuffer} input   console input (console-input.js)
+ */
+
+/**
+ * One task to run.
+ * @typedef {object} TaskStart
  * @property {number} task              task_struct address; 0 for the boot thread
+ * @property {Uint8Array|null} initrd   boot thread only
  * @property {object|null} user         a clone child's user program: {module, memory, maxBytes, sp}
+ * @property {Map<string, WebAssembly.Module>} modules  programs compiled so far
  */
 
 const NO_ARGS = [0n, 0n, 0n, 0n, 0n];
@@ -50,34 +56,49 @@ function faultSignal(error) {
 }
 
 /**
- * Run a task until its thread ends. Traps are reported, never thrown.
- * @param {TaskStart} start
+ * A kernel instance ready for the next task of this thread: instantiating
+ * the kernel takes most of a millisecond, better spent before the task
+ * is waiting for it.
+ * @param {MachineShared} machine
  * @param {(message: object) => void} post
  * @param {(bytes: Uint8Array) => void} writeConsole
  */
-export function runTask(start, post, writeConsole) {
+export function prepareTask(machine, post, writeConsole) {
   const ctx = {
-    memory: start.memory,
-    epoch: start.epoch,
-    cmdline: start.cmdline,
-    initrd: start.initrd,
-    input: start.input,
-    modules: start.modules,
+    memory: machine.memory,
+    epoch: machine.epoch,
+    cmdline: machine.cmdline,
+    input: machine.input,
+    initrd: null,
+    modules: new Map(),
     post,
     writeConsole,
     kernel: null,
     user: null,
     pending: null,
-    next: start.user ? { clone: start.user } : null,
+    next: null,
     kernelTop: 0,
     kernelStacks: [],
   };
+  ctx.kernel = new WebAssembly.Instance(machine.module, {
+    env: { memory: machine.memory },
+    host: kernelImports(ctx),
+  });
+  return ctx;
+}
+
+/**
+ * Run a task on a prepared kernel instance until its thread ends. Traps
+ * are reported, never thrown.
+ * @param {ReturnType<typeof prepareTask>} ctx
+ * @param {TaskStart} start
+ */
+export function runTask(ctx, start) {
+  const { kernel, post } = ctx;
+  ctx.initrd = start.initrd;
+  ctx.modules = start.modules;
+  ctx.next = start.user ? { clone: start.user } : null;
   try {
-    const kernel = new WebAssembly.Instance(start.module, {
-      env: { memory: start.memory },
-      host: kernelImports(ctx),
-    });
-    ctx.kernel = kernel;
     if (start.task === 0) kernel.exports.boot();
     else kernel.exports.task_entry(start.task);
     ctx.kernelTop = kernel.exports.__stack_pointer.value;
@@ -102,7 +123,7 @@ export function runTask(start, post, writeConsole) {
       return;
     }
     // Naming the task only reads kernel memory: safe even after a trap.
-    const name = ctx.kernel ? readCString(start.memory, ctx.kernel.exports.current_comm()) : '?';
+    const name = readCString(ctx.memory, kernel.exports.current_comm());
     post({ kind: 'trap', task: start.task, name, message: String(error && error.stack ? error.stack : error) });
   }
 }
