@@ -190,7 +190,7 @@ def test_read_map(good: tuple[Path, Path]) -> None:
     # Every data segment of the module is a segment of the map, and vice versa.
     module = read_module(wasm)
     assert set(link_map.segments) == {s.name for s in module.data_segments}
-    for name, (sections, end_marker) in TABLES.items():
+    for sections, end_marker in TABLES.values():
         for section, _ in sections:
             assert section in link_map.segments, section
         assert end_section(end_marker) in link_map.segments

@@ -234,7 +234,7 @@ def test_data_segment_encodings() -> None:
     m = parse_module(HEADER + section(5, b"\x02\x00\x01\x01\x02\x03") + section(12, b"\x03") + data)
     assert [(s.mode, s.memory, s.offset, bytes(s.data)) for s in m.data_segments] == [
         ("active", 0, 16, b"ab"), ("passive", None, None, b"xyz"), ("active", 1, 32, b"q")]
-    assert [(l.min, l.max, l.shared) for l in m.memories] == [(1, None, False), (2, 3, False)]
+    assert [(mem.min, mem.max, mem.shared) for mem in m.memories] == [(1, None, False), (2, 3, False)]
     assert m.data_count == 3
 
 
