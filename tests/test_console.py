@@ -59,3 +59,25 @@ def test_keys_typed_on_a_terminal_reach_the_guest(kernel_image, echo_initramfs):
             os.waitpid(pid, 0)
         except (ProcessLookupError, ChildProcessError):
             pass
+
+
+def test_ctrl_a_x_stops_the_machine(kernel_image, echo_initramfs):
+    cmd = runner.node_command(runner.RunOptions(kernel=kernel_image, initramfs=echo_initramfs, timeout=30))
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(cmd[0], cmd)
+    try:
+        _read_until(fd, "echo: ready", 30)
+        os.write(fd, b"\x01\x01abc\r")  # Ctrl-A twice: one Ctrl-A reaches the guest
+        _read_until(fd, "echo: got '\x01abc'", 30)
+        os.write(fd, b"\x01x")
+        text = _read_until(fd, "stopped from the terminal", 30)
+        _, status = os.waitpid(pid, 0)
+        assert os.WEXITSTATUS(status) == runner.EXIT_STOPPED, text
+    finally:
+        os.close(fd)
+        try:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass

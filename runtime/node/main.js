@@ -1,10 +1,12 @@
 // Run a machine under Node: node runtime/node/main.js --kernel K [--initrd I]
 //   [--cmdline C] [--memory MiB] [--timeout S]
 // Exit status: 0 after power-off; 1 kernel panic; 2 trap or bad image;
-// 3 host failure; 124 timeout. The reason goes to stderr.
+// 3 host failure; 124 timeout; 130 stopped with Ctrl-A x. The reason goes
+// to stderr.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
+import { EscapeFilter } from '../escape.js';
 import { Machine } from '../machine.js';
 
 const { values } = parseArgs({
@@ -49,13 +51,25 @@ const machine = new Machine(platform, {
 });
 
 // The guest's terminal does the line editing and echo: the host's terminal
-// passes keys through raw, Ctrl-C included (power the guest off to leave).
+// passes keys through raw, Ctrl-C included. Ctrl-A x stops the machine.
 const rawTerminal = process.stdin.isTTY;
-if (rawTerminal) process.stdin.setRawMode(true);
-process.stdin.on('data', (data) => machine.typeInput(new Uint8Array(data)));
+const restoreTerminal = () => rawTerminal && process.stdin.setRawMode(false);
+if (rawTerminal) {
+  process.stdin.setRawMode(true);
+  const escape = new EscapeFilter(() => machine.finish(130, 'stopped from the terminal (Ctrl-A x)'));
+  process.stdin.on('data', (data) => machine.typeInput(escape.filter(new Uint8Array(data))));
+} else {
+  process.stdin.on('data', (data) => machine.typeInput(new Uint8Array(data)));
+}
+for (const signal of ['SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    restoreTerminal();
+    process.exit(128 + (signal === 'SIGTERM' ? 15 : 1));
+  });
+}
 
 const result = await machine.run();
-if (rawTerminal) process.stdin.setRawMode(false);
+restoreTerminal();
 process.stdin.destroy();
 if (result.status !== 0) process.stderr.write(`linuxwasm: ${result.reason}\n`);
 process.exit(result.status);

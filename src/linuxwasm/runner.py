@@ -12,7 +12,7 @@ from linuxwasm.wasm import read_module
 NODE_MAIN = RUNTIME / "node" / "main.js"
 
 # Exit statuses of runtime/node/main.js, as documented there.
-EXIT_POWER_OFF, EXIT_PANIC, EXIT_TRAP, EXIT_HOST, EXIT_TIMEOUT = 0, 1, 2, 3, 124
+EXIT_POWER_OFF, EXIT_PANIC, EXIT_TRAP, EXIT_HOST, EXIT_TIMEOUT, EXIT_STOPPED = 0, 1, 2, 3, 124, 130
 
 
 @dataclass(frozen=True)
