@@ -56,9 +56,10 @@ function faultSignal(error) {
 }
 
 /**
- * A kernel instance ready for the next task of this thread: instantiating
- * the kernel takes most of a millisecond, better spent before the task
- * is waiting for it.
+ * This thread's kernel instance, for all the tasks it will run. A task's
+ * entry sets the instance's `current` and stack pointer, so one instance
+ * serves task after task; making a new one would cost most of a
+ * millisecond and memory the engine is slow to give back.
  * @param {MachineShared} machine
  * @param {(message: object) => void} post
  * @param {(bytes: Uint8Array) => void} writeConsole
@@ -88,16 +89,22 @@ export function prepareTask(machine, post, writeConsole) {
 }
 
 /**
- * Run a task on a prepared kernel instance until its thread ends. Traps
+ * Run a task on this thread's kernel instance until the task ends. Traps
  * are reported, never thrown.
  * @param {ReturnType<typeof prepareTask>} ctx
  * @param {TaskStart} start
  */
 export function runTask(ctx, start) {
   const { kernel, post } = ctx;
-  ctx.initrd = start.initrd;
-  ctx.modules = start.modules;
-  ctx.next = start.user ? { clone: start.user } : null;
+  Object.assign(ctx, {
+    initrd: start.initrd,
+    modules: start.modules,
+    user: null,
+    pending: null,
+    next: start.user ? { clone: start.user } : null,
+    kernelTop: 0,
+    kernelStacks: [],
+  });
   try {
     if (start.task === 0) kernel.exports.boot();
     else kernel.exports.task_entry(start.task);

@@ -4,8 +4,6 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
-
 from linuxwasm import guest, runner
 
 
@@ -22,12 +20,6 @@ def _wait_for(proc: subprocess.Popen, text: str) -> str:
     raise AssertionError(f"the machine ended before {text!r}")
 
 
-@pytest.mark.xfail(
-    reason="known leak: the Node process grows by 50-120 KiB per spawned process while the "
-           "guest kernel's free memory stays flat (measured with /proc/meminfo in the guest); "
-           "the host-side cause is not found yet",
-    strict=False,
-)
 def test_processes_do_not_leak_host_memory(kernel_image, tmp_path):
     """Five rounds of 500 processes; memory after the last against after the first.
 
