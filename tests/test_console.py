@@ -39,45 +39,53 @@ def _read_until(fd: int, text: str, timeout: float) -> str:
     return seen.decode(errors="replace")
 
 
-def test_keys_typed_on_a_terminal_reach_the_guest(kernel_image, echo_initramfs):
+class Terminal:
+    """A machine on a pty, as a user at a terminal has it."""
+
+    def __init__(self, cmd: list[str]):
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            os.execv(cmd[0], cmd)
+
+    def read_until(self, text: str) -> str:
+        return _read_until(self.fd, text, 30)
+
+    def type(self, keys: bytes) -> None:
+        os.write(self.fd, keys)
+
+    def exit_status(self) -> int:
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = 0
+        return os.WEXITSTATUS(status)
+
+    def close(self) -> None:
+        os.close(self.fd)
+        if self.pid:
+            os.kill(self.pid, 9)
+            os.waitpid(self.pid, 0)
+
+
+@pytest.fixture
+def terminal(kernel_image, echo_initramfs):
+    cmd = runner.node_command(runner.RunOptions(kernel=kernel_image, initramfs=echo_initramfs, timeout=30))
+    term = Terminal(cmd)
+    yield term
+    term.close()
+
+
+def test_keys_typed_on_a_terminal_reach_the_guest(terminal):
     """The host terminal is raw; the guest's line discipline echoes and maps Enter."""
-    cmd = runner.node_command(runner.RunOptions(kernel=kernel_image, initramfs=echo_initramfs, timeout=30))
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execv(cmd[0], cmd)
-    try:
-        _read_until(fd, "echo: ready", 30)
-        os.write(fd, b"typed\r")
-        _read_until(fd, "echo: got 'typed'", 30)
-        os.write(fd, b"off\r")
-        _, status = os.waitpid(pid, 0)
-        assert os.WEXITSTATUS(status) == runner.EXIT_POWER_OFF
-    finally:
-        os.close(fd)
-        try:
-            os.kill(pid, 9)
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
+    terminal.read_until("echo: ready")
+    terminal.type(b"typed\r")
+    terminal.read_until("echo: got 'typed'")
+    terminal.type(b"off\r")
+    assert terminal.exit_status() == runner.EXIT_POWER_OFF
 
 
-def test_ctrl_a_x_stops_the_machine(kernel_image, echo_initramfs):
-    cmd = runner.node_command(runner.RunOptions(kernel=kernel_image, initramfs=echo_initramfs, timeout=30))
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execv(cmd[0], cmd)
-    try:
-        _read_until(fd, "echo: ready", 30)
-        os.write(fd, b"\x01\x01abc\r")  # Ctrl-A twice: one Ctrl-A reaches the guest
-        _read_until(fd, "echo: got '\x01abc'", 30)
-        os.write(fd, b"\x01x")
-        text = _read_until(fd, "stopped from the terminal", 30)
-        _, status = os.waitpid(pid, 0)
-        assert os.WEXITSTATUS(status) == runner.EXIT_STOPPED, text
-    finally:
-        os.close(fd)
-        try:
-            os.kill(pid, 9)
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
+def test_ctrl_a_x_stops_the_machine(terminal):
+    terminal.read_until("echo: ready")
+    terminal.type(b"\x01\x01abc\r")  # Ctrl-A twice: one Ctrl-A reaches the guest
+    terminal.read_until("echo: got '\x01abc'")
+    terminal.type(b"\x01x")
+    text = terminal.read_until("stopped from the terminal")
+    assert terminal.exit_status() == runner.EXIT_STOPPED, text
