@@ -12,13 +12,10 @@ from linuxwasm.errors import LinuxWasmError
 from linuxwasm.initramfs import Initramfs
 from linuxwasm.paths import BUILD, GUEST, INITRAMFS
 
-# The user program ABI (runtime/user-abi.js): shared imported memory, the
-# stack pointer and function table exported for clone children.
-USER_CFLAGS = ("--target=wasm32-unknown-unknown", "-O2", "-matomics", "-mbulk-memory",
-               "-ffreestanding", "-nostdlib", "-Wall", "-Werror")
-USER_LDFLAGS = ("-Wl,--shared-memory", "-Wl,--import-memory", "-Wl,--max-memory=16777216",
-                "-Wl,--export=__stack_pointer", "-Wl,--export-table", "-Wl,--table-base=4096",
-                "-Wl,-z,stack-size=65536")
+# Freestanding programs link with the same user program ABI flags as musl's
+# (musl.LINK_FLAGS, runtime/user-abi.js).
+FREESTANDING_CFLAGS = ("--target=wasm32-unknown-unknown", "-O2", "-matomics", "-mbulk-memory",
+                       "-ffreestanding", "-nostdlib", "-Wall", "-Werror")
 
 
 def build_program(source: Path, output: Path, libc: bool = False) -> Path:
@@ -31,7 +28,7 @@ def build_program(source: Path, output: Path, libc: bool = False) -> Path:
     if libc:
         cmd = [str(compiler), "-Wall", "-Werror", "-o", str(output), str(source)]
     else:
-        cmd = [str(compiler), *USER_CFLAGS, *USER_LDFLAGS, "-o", str(output), str(source)]
+        cmd = [str(compiler), *FREESTANDING_CFLAGS, *musl.LINK_FLAGS, "-o", str(output), str(source)]
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode:
         first = (result.stderr.strip().splitlines() or ["?"])[0]
