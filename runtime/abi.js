@@ -5,6 +5,11 @@
 /** Interrupt lines: bits of the kernel's wasm_irq_pending word (asm/irq.h). */
 export const IRQ_TIMER = 1;
 export const IRQ_CONSOLE = 2;
+export const IRQ_AGENT = 3;
+
+/** The host's terminals (hvc vterm numbers, arch/wasm/kernel/console.c). */
+export const VT_CONSOLE = 0;
+export const VT_AGENT = 1;
 
 /** Thrown to leave a task's thread: the task is dead or the machine halted. */
 export class TaskExit extends Error {
@@ -55,9 +60,9 @@ export function readCString(memory, address) {
  * @property {number} epoch                   the machine's clock origin (ms, performance.timeOrigin scale)
  * @property {string} cmdline                 the kernel command line
  * @property {Uint8Array|null} initrd         the initramfs (boot thread only)
- * @property {SharedArrayBuffer} input        console input (console-input.js)
+ * @property {SharedArrayBuffer[]} inputs     input of each terminal, by vterm number (console-input.js)
  * @property {(message: object) => void} post send a message to the machine
- * @property {(bytes: Uint8Array) => void} writeConsole
+ * @property {(vterm: number, bytes: Uint8Array) => void} writeConsole
  * @property {WebAssembly.Instance|null} kernel  this thread's kernel instance, once created
  * @property {UserProgram|null} user     the task's user program: its memory is what copy_*_user see
  * @property {UserProgram|null} pending  a program loaded by exec, until the exec commits to it
@@ -111,12 +116,14 @@ export function kernelImports(ctx) {
     irq_init(address) {
       ctx.post({ kind: 'irq', address });
     },
-    console_write(buf, len) {
-      ctx.writeConsole(kernel().slice(buf, buf + len));
+    console_write(vterm, buf, len) {
+      ctx.writeConsole(vterm, kernel().slice(buf, buf + len));
     },
-    console_read(buf, len) {
+    console_read(vterm, buf, len) {
+      const input = ctx.inputs[vterm];
+      if (!input) return 0;
       const bytes = new Uint8Array(len);
-      const count = readInput(ctx.input, bytes, len);
+      const count = readInput(input, bytes, len);
       kernel().set(bytes.subarray(0, count), buf);
       return count;
     },

@@ -1,20 +1,20 @@
-// Console input: bytes from the host's terminal (or a pipe) on their way to
-// the guest. A ring in a SharedArrayBuffer, written by the machine on the
-// main thread, read by the kernel's console_read import on whichever task
-// thread handles the console interrupt.
+// Terminal input: bytes from the host's terminal (or a pipe, or the agent
+// channel) on their way to the guest. A ring in a SharedArrayBuffer,
+// written by the machine on the main thread, read by the kernel's
+// console_read import on whichever task thread handles the interrupt.
 
 const HEAD = 0; // next byte to read, as an index into the ring
 const TAIL = 1; // next byte to write
 const HEADER = 8;
-export const RING_SIZE = 4096;
 
 /** @param {SharedArrayBuffer} buffer */
 function views(buffer) {
-  return { indices: new Int32Array(buffer, 0, 2), bytes: new Uint8Array(buffer, HEADER, RING_SIZE) };
+  return { indices: new Int32Array(buffer, 0, 2), bytes: new Uint8Array(buffer, HEADER) };
 }
 
-export function createInputRing() {
-  return new SharedArrayBuffer(HEADER + RING_SIZE);
+/** A ring that holds up to size - 1 bytes. @param {number} size */
+export function createInputRing(size) {
+  return new SharedArrayBuffer(HEADER + size);
 }
 
 /**
@@ -27,9 +27,9 @@ export function writeInput(buffer, data) {
   const head = Atomics.load(indices, HEAD);
   let tail = Atomics.load(indices, TAIL);
   let taken = 0;
-  while (taken < data.length && (tail + 1) % RING_SIZE !== head) {
+  while (taken < data.length && (tail + 1) % bytes.length !== head) {
     bytes[tail] = data[taken++];
-    tail = (tail + 1) % RING_SIZE;
+    tail = (tail + 1) % bytes.length;
   }
   Atomics.store(indices, TAIL, tail);
   return taken;
@@ -48,7 +48,7 @@ export function readInput(buffer, target, max) {
   let count = 0;
   while (count < max && head !== tail) {
     target[count++] = bytes[head];
-    head = (head + 1) % RING_SIZE;
+    head = (head + 1) % bytes.length;
   }
   Atomics.store(indices, HEAD, head);
   return count;

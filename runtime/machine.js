@@ -2,7 +2,7 @@
 // thread per kernel task. Environment-neutral; a platform adapter creates
 // the threads (Node worker_threads, browser Web Workers).
 
-import { IRQ_CONSOLE, IRQ_TIMER } from './abi.js';
+import { IRQ_AGENT, IRQ_CONSOLE, IRQ_TIMER, VT_AGENT, VT_CONSOLE } from './abi.js';
 import { createInputRing, writeInput } from './console-input.js';
 
 const WASM_PAGE = 65536;
@@ -26,6 +26,13 @@ const WASM_PAGE = 65536;
  */
 const POOL_START = 12;
 const POOL_MAX = 16;
+
+/** Each terminal's input ring size and interrupt line, by vterm number. */
+const TERMINALS = [
+  { vterm: VT_CONSOLE, ringSize: 4096, irq: IRQ_CONSOLE },
+  // Files pass through the agent channel: a larger ring.
+  { vterm: VT_AGENT, ringSize: 65536, irq: IRQ_AGENT },
+];
 
 /**
  * @typedef {object} MachineOptions
@@ -64,9 +71,10 @@ export class Machine {
     this.pendingIrqs = 0;
     this.timer = null;
     this.timerSetAt = -Infinity;
-    this.input = createInputRing();
-    /** @type {Uint8Array[]} console input that did not fit in the ring yet */
-    this.inputBacklog = [];
+    this.inputs = TERMINALS.map((t) => createInputRing(t.ringSize));
+    /** @type {Uint8Array[][]} each terminal's input that did not fit in its ring yet */
+    this.inputBacklogs = TERMINALS.map(() => []);
+    this.inputRetry = TERMINALS.map(() => null);
     this.finished = false;
   }
 
@@ -85,7 +93,7 @@ export class Machine {
     this.epoch = performance.timeOrigin + performance.now();
     /** What every task thread gets once (task.js, MachineShared). */
     this.shared = {
-      module, memory: this.memory, epoch: this.epoch, cmdline: this.options.cmdline, input: this.input,
+      module, memory: this.memory, epoch: this.epoch, cmdline: this.options.cmdline, inputs: this.inputs,
     };
 
     return new Promise((resolve) => {
@@ -167,29 +175,33 @@ export class Machine {
   }
 
   /**
-   * Console input from the host (keys, or a pipe's bytes), in order. What
-   * does not fit in the ring waits until the guest has read some.
+   * Input for a terminal of the guest (keys or a pipe's bytes for the
+   * console, requests for the agent), in order. What does not fit in the
+   * ring waits until the guest has read some.
    * @param {Uint8Array} data
+   * @param {number} vterm
    */
-  typeInput(data) {
+  typeInput(data, vterm = VT_CONSOLE) {
     if (this.finished) return;
-    this.inputBacklog.push(data);
-    this.flushInput();
+    this.inputBacklogs[vterm].push(data);
+    this.flushInput(vterm);
   }
 
-  flushInput() {
-    while (this.inputBacklog.length) {
-      const data = this.inputBacklog[0];
-      const taken = writeInput(this.input, data);
+  /** @param {number} vterm */
+  flushInput(vterm) {
+    const backlog = this.inputBacklogs[vterm];
+    while (backlog.length) {
+      const data = backlog[0];
+      const taken = writeInput(this.inputs[vterm], data);
       if (taken < data.length) {
-        this.inputBacklog[0] = data.subarray(taken);
-        clearTimeout(this.inputRetry);
-        this.inputRetry = setTimeout(() => this.flushInput(), 10);
+        backlog[0] = data.subarray(taken);
+        clearTimeout(this.inputRetry[vterm]);
+        this.inputRetry[vterm] = setTimeout(() => this.flushInput(vterm), 1);
         break;
       }
-      this.inputBacklog.shift();
+      backlog.shift();
     }
-    this.raise(1 << IRQ_CONSOLE);
+    this.raise(1 << TERMINALS[vterm].irq);
   }
 
   /** Set interrupt bits for the CPU and wake it if it sleeps in idle. */
@@ -206,7 +218,7 @@ export class Machine {
     this.finished = true;
     clearTimeout(this.timer);
     clearTimeout(this.deadline);
-    clearTimeout(this.inputRetry);
+    this.inputRetry.forEach(clearTimeout);
     for (const thread of [...this.threads.values(), ...this.pool]) thread.terminate();
     this.threads.clear();
     this.pool = [];

@@ -13,7 +13,7 @@ import { NR_EXIT, NR_EXIT_GROUP, SIGILL, SIGSEGV, UserRestart } from './user-abi
  * @property {WebAssembly.Memory} memory  the kernel's memory
  * @property {number} epoch
  * @property {string} cmdline
- * @property {SharedArrayBuffer} input   console input (console-input.js)
+ * @property {SharedArrayBuffer[]} inputs  input of each terminal, by vterm number (console-input.js)
  */
 
 /**
@@ -62,14 +62,14 @@ function faultSignal(error) {
  * millisecond and memory the engine is slow to give back.
  * @param {MachineShared} machine
  * @param {(message: object) => void} post
- * @param {(bytes: Uint8Array) => void} writeConsole
+ * @param {(vterm: number, bytes: Uint8Array) => void} writeConsole
  */
 export function prepareTask(machine, post, writeConsole) {
   const ctx = {
     memory: machine.memory,
     epoch: machine.epoch,
     cmdline: machine.cmdline,
-    input: machine.input,
+    inputs: machine.inputs,
     initrd: null,
     modules: new Map(),
     post,

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from linuxwasm.errors import LinuxWasmError
-from linuxwasm.recipes import Recipe, Source, load
+from linuxwasm.recipes import DebianPatches, Recipe, Source, load
 
 HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -162,3 +162,19 @@ def test_real_linux_recipe() -> None:
     # Every patch file in the folder is applied: none forgotten in the list.
     assert sorted(p.name for p in (recipe.folder / "patches").glob("*.patch")) == \
         sorted(p.name for p in recipe.patches)
+
+
+def test_debian_packaging_is_optional_and_read(tmp_path: Path) -> None:
+    assert load("thing", make_recipe(tmp_path).parent).debian is None
+    text = VALID.replace("[build]", '[debian]\nurl = "http://example.invalid/thing.debian.tar.xz"\n'
+                         f'sha256 = "{"c" * 64}"\n\n[build]')
+    make_recipe(tmp_path, text, name="other")
+    recipe = load("other", tmp_path)
+    assert recipe.debian == DebianPatches(url="http://example.invalid/thing.debian.tar.xz", sha256="c" * 64)
+
+
+def test_debian_table_is_checked(tmp_path: Path) -> None:
+    text = VALID.replace("[build]", '[debian]\nurl = "http://example.invalid/x"\n\n[build]')
+    make_recipe(tmp_path, text)
+    with pytest.raises(LinuxWasmError, match=r"\[debian\]: missing key\(s\) sha256"):
+        load("thing", tmp_path)

@@ -5,6 +5,7 @@ the Debian packages are real ar archives built here with binutils' ar or
 llvm-ar.
 """
 
+import dataclasses
 import functools
 import hashlib
 import io
@@ -18,7 +19,7 @@ import pytest
 
 from linuxwasm import sources
 from linuxwasm.errors import LinuxWasmError
-from linuxwasm.recipes import Recipe, Source
+from linuxwasm.recipes import DebianPatches, Recipe, Source
 from linuxwasm.sources import extract_from_deb, fetch, prepare_tree, sha256_file, sync_overlay
 
 AR_TOOLS = [tool for tool in ("ar", "llvm-ar-19") if shutil.which(tool)]
@@ -386,3 +387,38 @@ def test_sync_overlay_copies_shared_files_from_the_tree(tmp_path):
     # A second sync keeps the shared copy instead of deleting it as a stray file.
     assert sync_overlay(overlay, ("arch/new",), tree, {"arch/new/common.h": "arch/old/common.h"}) == []
     assert (tree / "arch/new/common.h").exists()
+
+
+def test_prepare_tree_applies_debian_series_first(kernel_like: dict, tmp_path: Path) -> None:
+    """Debian's patches go in the order of their series file, before ours."""
+    debian_patch = PATCH.format(word="debian")
+    ours = """\
+--- a/hello.txt
++++ b/hello.txt
+@@ -1,2 +1,2 @@
+ hello
+-debian
++ours
+"""
+    packaging = tar_xz({"debian/patches/series": b"# comment\n\nfirst.patch\n",
+                        "debian/patches/first.patch": debian_patch.encode(),
+                        "debian/patches/unlisted.patch": b"not a patch\n"})
+    tarball = tmp_path / "pool" / "thing_1.0-1.debian.tar.xz"
+    tarball.write_bytes(packaging)
+    kernel_like["patch"].write_text(ours)
+    recipe = dataclasses.replace(kernel_like["recipe"],
+                                 debian=DebianPatches(url=tarball.as_uri(), sha256=sha(packaging)))
+    tree = kernel_like["tree"]
+    assert prepare_tree(recipe, tree) is True
+    assert (tree / "hello.txt").read_text() == "hello\nours\n"
+    assert not (tree.parent / (tree.name + ".debian")).exists()
+
+
+def test_prepare_tree_debian_without_series(kernel_like: dict, tmp_path: Path) -> None:
+    packaging = tar_xz({"debian/control": b"Source: thing\n"})
+    tarball = tmp_path / "pool" / "thing_1.0-1.debian.tar.xz"
+    tarball.write_bytes(packaging)
+    recipe = dataclasses.replace(kernel_like["recipe"],
+                                 debian=DebianPatches(url=tarball.as_uri(), sha256=sha(packaging)))
+    with pytest.raises(LinuxWasmError, match="no debian/patches/series"):
+        prepare_tree(recipe, kernel_like["tree"])

@@ -1,11 +1,16 @@
 // Run a machine under Node: node runtime/node/main.js --kernel K [--initrd I]
-//   [--cmdline C] [--memory MiB] [--timeout S]
+//   [--cmdline C] [--memory MiB] [--timeout S] [--agent [--verbose]]
+// The console is this process's terminal (stdin, stdout), unless --agent:
+// then stdin and stdout carry the agent channel (/dev/hvc1 in the guest,
+// for the Python API) and the console's output goes to stderr with
+// --verbose, nowhere without.
 // Exit status: 0 after power-off; 1 kernel panic; 2 trap or bad image;
 // 3 host failure; 124 timeout; 130 stopped with Ctrl-A x. The reason goes
 // to stderr.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
+import { VT_AGENT, VT_CONSOLE } from '../abi.js';
 import { EscapeFilter } from '../escape.js';
 import { Machine } from '../machine.js';
 
@@ -16,8 +21,11 @@ const { values } = parseArgs({
     cmdline: { type: 'string', default: 'console=hvc0' },
     memory: { type: 'string', default: '128' },
     timeout: { type: 'string', default: '0' },
+    agent: { type: 'boolean', default: false },
+    verbose: { type: 'boolean', default: false },
   },
 });
+const agent = values.agent;
 
 function readInput(path, what) {
   try {
@@ -35,7 +43,10 @@ if (!values.kernel) {
 
 const platform = {
   createThread(onMessage, onError) {
-    const worker = new Worker(new URL('./worker.js', import.meta.url));
+    const outputs = [];
+    outputs[VT_CONSOLE] = !agent ? 1 : values.verbose ? 2 : null;
+    outputs[VT_AGENT] = agent ? 1 : null;
+    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { outputs } });
     worker.on('message', onMessage);
     worker.on('error', onError);
     return { post: (start) => worker.postMessage(start), terminate: () => worker.terminate() };
@@ -52,14 +63,15 @@ const machine = new Machine(platform, {
 
 // The guest's terminal does the line editing and echo: the host's terminal
 // passes keys through raw, Ctrl-C included. Ctrl-A x stops the machine.
-const rawTerminal = process.stdin.isTTY;
+const rawTerminal = !agent && process.stdin.isTTY;
 const restoreTerminal = () => rawTerminal && process.stdin.setRawMode(false);
 if (rawTerminal) {
   process.stdin.setRawMode(true);
   const escape = new EscapeFilter(() => machine.finish(130, 'stopped from the terminal (Ctrl-A x)'));
   process.stdin.on('data', (data) => machine.typeInput(escape.filter(new Uint8Array(data))));
 } else {
-  process.stdin.on('data', (data) => machine.typeInput(new Uint8Array(data)));
+  const vterm = agent ? VT_AGENT : VT_CONSOLE;
+  process.stdin.on('data', (data) => machine.typeInput(new Uint8Array(data), vterm));
 }
 for (const signal of ['SIGTERM', 'SIGHUP']) {
   process.on(signal, () => {

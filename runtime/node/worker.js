@@ -1,13 +1,20 @@
-// Node side of a task thread: worker_threads in, console straight to fd 1.
-// The machine first sends what all tasks share, then one task at a time;
-// the thread keeps one kernel instance for all of them.
+// Node side of a task thread: worker_threads in, terminal output straight
+// to the file descriptor main.js chose for each terminal (workerData.outputs,
+// by vterm number; none: discarded). The machine first sends what all tasks
+// share, then one task at a time; the thread keeps one kernel instance for
+// all of them.
 import { writeSync } from 'node:fs';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { prepareTask, runTask } from '../task.js';
 
-function writeConsole(bytes) {
+/** @type {(number|null)[]} */
+const outputs = workerData.outputs;
+
+function writeConsole(vterm, bytes) {
+  const fd = outputs[vterm];
+  if (fd == null) return;
   let done = 0;
-  while (done < bytes.length) done += writeSync(1, bytes, done);
+  while (done < bytes.length) done += writeSync(fd, bytes, done);
 }
 
 const post = (message) => parentPort.postMessage(message);

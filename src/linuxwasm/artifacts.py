@@ -16,11 +16,15 @@ from linuxwasm.recipes import Recipe
 ARTIFACTS = CACHE / "artifacts"
 
 
-def key(recipe: Recipe, code: list[Path]) -> str:
-    """Hash of a recipe's inputs and the build code (paths relative to the repository)."""
+def key(recipe: Recipe, code: list[Path], overlay: bool = True) -> str:
+    """Hash of a recipe's inputs and the build code (paths relative to the repository).
+
+    overlay=False leaves the recipe's overlay out, for an output that
+    depends on only the files of it that code names.
+    """
     digest = hashlib.sha256()
     inputs = [recipe.folder / "recipe.toml", *recipe.patches]
-    for folder in recipe.overlay:
+    for folder in recipe.overlay if overlay else ():
         inputs += sorted(p for p in (recipe.folder / "overlay" / folder).rglob("*") if p.is_file())
     inputs += [Path(__file__), *code]
     for path in inputs:

@@ -5,8 +5,9 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
-from linuxwasm import bench, guest, kernel, musl, runner
+from linuxwasm import bench, kernel, musl, runner, system
 from linuxwasm.errors import LinuxWasmError
 from linuxwasm.paths import INITRAMFS, KERNEL_WASM
 
@@ -16,17 +17,23 @@ stderr = Console(stderr=True)
 def build_kernel() -> Path:
     """Build the kernel if needed, showing progress on the terminal."""
     with stderr.status("building the kernel") as status:
-        return kernel.build(lambda line: status.update(f"kernel: {line}"))
+        return kernel.build(lambda line: status.update(f"kernel: {escape(line)}"))
 
 
 def build_libc() -> Path:
     """Build musl and the compiler wrapper if needed, showing progress."""
     with stderr.status("building musl") as status:
-        return musl.build(lambda line: status.update(f"musl: {line}"))
+        return musl.build(lambda line: status.update(f"musl: {escape(line)}"))
+
+
+def build_system() -> Path:
+    """Build BusyBox and the system image if needed, showing progress."""
+    with stderr.status("building the system image") as status:
+        return system.build(report=lambda line: status.update(f"system: {escape(line)}"))
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    for path in (build_kernel(), build_libc(), guest.build()):
+    for path in (build_kernel(), build_libc(), build_system()):
         stderr.print(f"built {path}")
     return 0
 
@@ -34,7 +41,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     options = runner.RunOptions(
         kernel=args.kernel or build_kernel(),
-        initramfs=args.initramfs or guest.build(),
+        initramfs=args.initramfs or build_system(),
         cmdline=args.cmdline,
         memory_mib=args.memory,
         timeout=args.timeout,

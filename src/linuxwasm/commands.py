@@ -18,7 +18,9 @@ def run(cmd: list[str], *, what: str, log: Path, report: Report,
     with log.open("a") as out:
         out.write("$ " + " ".join(cmd) + "\n")
         out.flush()
-        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
+        # No build step may ask the terminal anything (kconfig's oldconfig
+        # takes the defaults at end of input).
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True)
         assert proc.stdout is not None
         errors = []

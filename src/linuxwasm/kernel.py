@@ -11,6 +11,7 @@ input, so an unchanged tree is not even looked at again.
 import os
 import shutil
 import subprocess
+import tarfile
 from pathlib import Path
 
 from linuxwasm import artifacts, commands, postlink, recipes, sources, toolchain
@@ -96,26 +97,36 @@ def _forget_objects_if_headers_moved(recipe: recipes.Recipe, tree: Path, obj: Pa
     stamp.write_text("\n".join(headers))
 
 
+def _key(recipe: recipes.Recipe) -> str:
+    return artifacts.key(recipe, [Path(__file__), Path(postlink.__file__)])
+
+
+def _prepare(recipe: recipes.Recipe, report: commands.Report) -> tuple[Path, Path, Path]:
+    """The source tree with our overlay, and the configured object tree."""
+    work = BUILD / "linux"
+    tree, obj = work / "src", work / "obj"
+    log = work / "build.log"
+    report("preparing the kernel source tree")
+    sources.prepare_tree(recipe, tree)
+    sources.sync_overlay(recipe.folder / "overlay", recipe.overlay, tree, recipe.shared)
+    obj.mkdir(parents=True, exist_ok=True)
+    log.write_text("")
+    defconfig = tree / "arch/wasm/configs/wasm_defconfig"
+    config_stamp = obj / ".defconfig"
+    if not config_stamp.exists() or config_stamp.read_bytes() != defconfig.read_bytes():
+        _make(tree, obj, "wasm_defconfig", log, report)
+        shutil.copyfile(defconfig, config_stamp)
+    return tree, obj, log
+
+
 def build(report: commands.Report = lambda line: None) -> Path:
     """Build the kernel if any input changed; return build/vmlinux.wasm."""
     recipe = recipes.load("linux")
     toolchain.require(toolchain.CLANG)
     toolchain.require(toolchain.WASM_LD)
-    artifact = artifacts.path(f"vmlinux-{artifacts.key(recipe, [Path(__file__), Path(postlink.__file__)])}.wasm")
+    artifact = artifacts.path(f"vmlinux-{_key(recipe)}.wasm")
     if not artifact.exists():
-        work = BUILD / "linux"
-        tree, obj = work / "src", work / "obj"
-        log = work / "build.log"
-        report("preparing the kernel source tree")
-        sources.prepare_tree(recipe, tree)
-        sources.sync_overlay(recipe.folder / "overlay", recipe.overlay, tree, recipe.shared)
-        obj.mkdir(parents=True, exist_ok=True)
-        log.write_text("")
-        defconfig = tree / "arch/wasm/configs/wasm_defconfig"
-        config_stamp = obj / ".defconfig"
-        if not config_stamp.exists() or config_stamp.read_bytes() != defconfig.read_bytes():
-            _make(tree, obj, "wasm_defconfig", log, report)
-            shutil.copyfile(defconfig, config_stamp)
+        tree, obj, log = _prepare(recipe, report)
         _forget_objects_if_headers_moved(recipe, tree, obj, log, report)
         _make(tree, obj, "vmlinux-objects", log, report)
         report("linking vmlinux.wasm")
@@ -127,3 +138,24 @@ def build(report: commands.Report = lambda line: None) -> Path:
     if not KERNEL_WASM.exists() or KERNEL_WASM.read_bytes() != artifact.read_bytes():
         shutil.copyfile(artifact, KERNEL_WASM)
     return KERNEL_WASM
+
+
+def headers(report: commands.Report = lambda line: None) -> Path:
+    """The kernel's user API headers (linux/, asm/, ...) as a tar, for the sysroot."""
+    recipe = recipes.load("linux")
+    # Keyed by what the headers come from, so that a change elsewhere in
+    # the kernel does not rebuild everything compiled against them.
+    uapi = sorted((recipe.folder / "overlay" / "arch/wasm/include/uapi").rglob("*"))
+    key = artifacts.key(recipe, [Path(__file__), *(p for p in uapi if p.is_file())], overlay=False)
+    artifact = artifacts.path(f"linux-headers-{key}.tar")
+    if not artifact.exists():
+        tree, obj, log = _prepare(recipe, report)
+        install = obj / "usr-headers"
+        shutil.rmtree(install, ignore_errors=True)
+        commands.run(["make", "-C", str(tree), f"O={obj}", "ARCH=wasm", "LLVM=-19",
+                      f"INSTALL_HDR_PATH={install}", "headers_install"],
+                     what="kernel headers_install", log=log, report=report, env=_kernel_env())
+        with tarfile.open(obj / artifact.name, "w") as tar:
+            tar.add(install / "include", arcname="include")
+        artifacts.store(obj / artifact.name, artifact.name)
+    return artifact

@@ -11,14 +11,20 @@ import subprocess
 import tarfile
 from pathlib import Path
 
-from linuxwasm import artifacts, commands, recipes, sources, toolchain
+from linuxwasm import artifacts, commands, kernel, recipes, sources, toolchain
 from linuxwasm.paths import BUILD
 
 SYSROOT = BUILD / "sysroot"
+# Names the artifacts the sysroot was made from.
+SYSROOT_STAMP = SYSROOT / ".artifacts"
 CC_WRAPPER = BUILD / "bin" / "wasm32-linux-musl-cc"
 TARGET = "wasm32-unknown-unknown"
 # setjmp/longjmp are Wasm exceptions (src/setjmp/wasm32/wasm_sjlj.c).
 CFLAGS = f"--target={TARGET} -O2 -matomics -mbulk-memory -mexception-handling -mllvm -wasm-enable-sjlj"
+
+# What a compiler targeting Linux defines, which clang's wasm32 target
+# does not: programs test these to pick their Linux code.
+DEFINES = ("-D__linux__=1", "-D__linux=1", "-D__unix__=1", "-D__unix=1")
 
 # The user program ABI: a shared memory imported from the host, the stack
 # pointer and function table exported for clone children. Function
@@ -30,14 +36,22 @@ LINK_FLAGS = ("-Wl,--shared-memory", "-Wl,--import-memory", "-Wl,--max-memory=26
 
 _WRAPPER = """#!/bin/sh
 # clang-19 for linuxwasm user programs, written by 'linuxwasm build':
-# musl from {sysroot}, and when linking, the user program ABI's flags.
+# musl from {sysroot}, and when linking a program, the user program ABI's
+# flags (not for a partial link, -r).
 link=yes
-for arg in "$@"; do
-  case "$arg" in -c|-E|-S|-M|-MM) link=no ;; esac
+for arg do
+  shift
+  case "$arg" in
+    # wasm-ld, like lld, finds archive members in any order, and has no
+    # flag for the groups other linkers need.
+    -Wl,--start-group|-Wl,--end-group) continue ;;
+    -c|-E|-S|-M|-MM|-r|-Wl,-r|-Wl,--relocatable) link=no ;;
+  esac
+  set -- "$@" "$arg"
 done
-set -- {cflags} -nostdinc -isystem {sysroot}/include -isystem {resource}/include "$@"
+set -- {cflags} {defines} -nostdinc -isystem {sysroot}/include -isystem {resource}/include "$@"
 if [ $link = yes ]; then
-  exec {clang} "$@" -nostdlib {ldflags} {sysroot}/lib/crt1.o {sysroot}/lib/libc.a {builtins}
+  exec {clang} "$@" -nostdlib -L{sysroot}/lib {ldflags} {sysroot}/lib/crt1.o {sysroot}/lib/libc.a {builtins}
 fi
 exec {clang} "$@"
 """
@@ -52,7 +66,7 @@ def _resource_dir() -> Path:
 def _install_wrapper() -> Path:
     resource = _resource_dir()
     text = _WRAPPER.format(
-        sysroot=SYSROOT, cflags=CFLAGS, resource=resource, clang=toolchain.require(toolchain.CLANG),
+        sysroot=SYSROOT, cflags=CFLAGS, defines=" ".join(DEFINES), resource=resource, clang=toolchain.require(toolchain.CLANG),
         ldflags=" ".join(LINK_FLAGS),
         builtins=resource / "lib" / "wasi" / "libclang_rt.builtins-wasm32.a",
     )
@@ -96,10 +110,13 @@ def build(report: commands.Report = lambda line: None) -> Path:
             tar.add(install, arcname=".")
         artifacts.store(work / name, name)
 
-    stamp = SYSROOT / ".artifact"
-    if not stamp.exists() or stamp.read_text() != name:
+    # The sysroot: musl, and the kernel's user API headers.
+    kernel_headers = kernel.headers(report)
+    wanted = f"{name}\n{kernel_headers.name}\n"
+    if not SYSROOT_STAMP.exists() or SYSROOT_STAMP.read_text() != wanted:
         shutil.rmtree(SYSROOT, ignore_errors=True)
-        with tarfile.open(artifact) as tar:
-            tar.extractall(SYSROOT, filter="data")
-        stamp.write_text(name)
+        for tarball in (artifact, kernel_headers):
+            with tarfile.open(tarball) as tar:
+                tar.extractall(SYSROOT, filter="data")
+        SYSROOT_STAMP.write_text(wanted)
     return _install_wrapper()

@@ -7,6 +7,7 @@ REPO = Path(__file__).resolve().parents[2]
 PACKAGES = REPO / "packages"
 RUNTIME = REPO / "runtime"
 GUEST = REPO / "guest"
+SYSTEM = REPO / "system"
 BUILD = Path(os.environ.get("LINUXWASM_BUILD", REPO / "build"))
 
 # Downloads, ccache and built artifacts, shared by every checkout.

@@ -20,6 +20,14 @@ class Source:
 
 
 @dataclass(frozen=True)
+class DebianPatches:
+    """Debian's packaging tarball: the patches its debian/patches/series lists go first."""
+
+    url: str
+    sha256: str
+
+
+@dataclass(frozen=True)
 class Recipe:
     name: str
     version: str
@@ -29,9 +37,11 @@ class Recipe:
     overlay: tuple[str, ...]  # folders of the tree that are ours entirely
     shared: dict[str, str]  # files of our folders copied from elsewhere in the tree
     folder: Path
+    debian: DebianPatches | None = None
 
 
 _TOP = {"name", "version", "license", "source", "build"}
+_TOP_OPTIONAL = {"debian"}
 _SOURCE = {"url", "sha256", "strip"}
 _SOURCE_OPTIONAL = {"member", "member_sha256"}
 _BUILD = {"patches", "overlay"}
@@ -64,7 +74,13 @@ def load(name: str, root: Path = PACKAGES) -> Recipe:
         raise LinuxWasmError(f"{path}: cannot read recipe ({e.strerror})") from None
     except tomllib.TOMLDecodeError as e:
         raise LinuxWasmError(f"{path}: not valid TOML ({e})") from None
-    _check_keys(data, _TOP, str(path))
+    _check_keys(data, _TOP, str(path), frozenset(_TOP_OPTIONAL))
+    debian = None
+    if "debian" in data:
+        _check_keys(data["debian"], {"url", "sha256"}, f"{path} [debian]")
+        for key, value in data["debian"].items():
+            _check_type(value, str, f"{path} [debian] {key}")
+        debian = DebianPatches(**data["debian"])
     _check_keys(data["source"], _SOURCE, f"{path} [source]", frozenset(_SOURCE_OPTIONAL))
     _check_keys(data["build"], _BUILD, f"{path} [build]", frozenset(_BUILD_OPTIONAL))
     if ("member" in data["source"]) != ("member_sha256" in data["source"]):
@@ -90,6 +106,7 @@ def load(name: str, root: Path = PACKAGES) -> Recipe:
         version=data["version"],
         license=data["license"],
         source=Source(**data["source"]),
+        debian=debian,
         patches=patches,
         overlay=tuple(data["build"]["overlay"]),
         shared=dict(shared),

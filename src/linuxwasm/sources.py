@@ -110,7 +110,7 @@ def prepare_tree(recipe: Recipe, tree: Path) -> bool:
     """
     stamp_value = (recipe.source.member_sha256 or recipe.source.sha256) + "".join(
         sha256_file(p) for p in recipe.patches
-    )
+    ) + (recipe.debian.sha256 if recipe.debian else "")
     stamp = tree / ".linuxwasm-stamp"
     if stamp.exists() and stamp.read_text() == stamp_value:
         return False
@@ -127,12 +127,37 @@ def prepare_tree(recipe: Recipe, tree: Path) -> bool:
     # GNU tar is several times faster than tarfile on a 1.3 GB tree.
     _run(["tar", "-xf", str(tarball), "-C", str(unpacking),
           f"--strip-components={len(Path(recipe.source.strip).parts)}"], "unpack")
+    if recipe.debian is not None:
+        _apply_debian_patches(recipe, unpacking)
     for patch in recipe.patches:
         _run(["patch", "-p1", "--forward", "--batch", "-s", "-d", str(unpacking),
               "-i", str(patch)], f"apply {patch.name}")
     unpacking.rename(tree)
     stamp.write_text(stamp_value)
     return True
+
+
+def _apply_debian_patches(recipe: Recipe, tree: Path) -> None:
+    """Apply what debian/patches/series of Debian's packaging tarball lists, in order."""
+    assert recipe.debian is not None
+    tarball = fetch(recipe.debian.url, recipe.debian.sha256)
+    packaging = tree.with_name(tree.name + ".debian")
+    shutil.rmtree(packaging, ignore_errors=True)
+    packaging.mkdir()
+    try:
+        _run(["tar", "-xf", str(tarball), "-C", str(packaging)], "unpack Debian packaging")
+        patches = packaging / "debian" / "patches"
+        try:
+            series = (patches / "series").read_text().splitlines()
+        except OSError:
+            raise LinuxWasmError(f"{tarball.name}: no debian/patches/series") from None
+        for line in series:
+            name = line.split("#", 1)[0].strip()
+            if name:
+                _run(["patch", "-p1", "--forward", "--batch", "-s", "-d", str(tree),
+                      "-i", str(patches / name.split()[0])], f"apply Debian's {name}")
+    finally:
+        shutil.rmtree(packaging, ignore_errors=True)
 
 
 def sync_overlay(overlay: Path, folders: tuple[str, ...], tree: Path,

@@ -24,9 +24,13 @@ void wasm_host_initrd_copy(void *dst) __host_import(initrd_copy);
 /* Where the host sets interrupt bits (see asm/irqflags.h). */
 void wasm_host_irq_init(unsigned int *pending) __host_import(irq_init);
 
-/* Console output, synchronous; input arrives as IRQ_CONSOLE. */
-void wasm_host_console_write(const char *buf, unsigned int len) __host_import(console_write);
-unsigned int wasm_host_console_read(char *buf, unsigned int len) __host_import(console_read);
+/*
+ * The host's terminals: 0 is the console, 1 the channel of the host's
+ * guest agent. Output is synchronous; input arrives as IRQ_CONSOLE or
+ * IRQ_AGENT.
+ */
+void wasm_host_console_write(unsigned int vtermno, const char *buf, unsigned int len) __host_import(console_write);
+unsigned int wasm_host_console_read(unsigned int vtermno, char *buf, unsigned int len) __host_import(console_read);
 
 /*
  * Monotonic time in nanoseconds, as a double: exact to 2^53 ns (104 days)

@@ -30,6 +30,30 @@ static inline __must_check unsigned long __clear_user(void __user *to, unsigned 
 }
 #define __clear_user __clear_user
 
+/*
+ * Kernel memory is ordinary memory: read it directly. The generic
+ * fallback would go through copy_from_user(), which here reads the user
+ * program's memory. An address past the end of memory, the one thing
+ * that traps, is the fault.
+ */
+#define wasm_kernel_range_ok(addr, size) \
+	((unsigned long)(addr) + (size) >= (unsigned long)(addr) && \
+	 (unsigned long)(addr) + (size) <= __builtin_wasm_memory_size(0) * 65536UL)
+
+#define __get_kernel_nofault(dst, src, type, err_label)			\
+do {									\
+	if (!wasm_kernel_range_ok(src, sizeof(type)))			\
+		goto err_label;						\
+	__builtin_memcpy((dst), (const void *)(src), sizeof(type));	\
+} while (0)
+
+#define __put_kernel_nofault(dst, src, type, err_label)			\
+do {									\
+	if (!wasm_kernel_range_ok(dst, sizeof(type)))			\
+		goto err_label;						\
+	__builtin_memcpy((void *)(dst), (src), sizeof(type));		\
+} while (0)
+
 #include <asm-generic/uaccess.h>
 
 #endif /* _ASM_WASM_UACCESS_H */

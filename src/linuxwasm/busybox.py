@@ -1,0 +1,118 @@
+"""Build BusyBox for wasm32 against our musl: build/busybox.wasm.
+
+The configuration is BusyBox's defconfig with packages/busybox/config on
+top, minus the applets packages/busybox/disabled-applets names. The build
+checks that list against what is really left out (Kconfig also drops
+applets that need an MMU), so it cannot fall out of date: an applet that
+disappears from the build without a reason there stops the build.
+"""
+
+import os
+import re
+import shutil
+import tarfile
+from pathlib import Path
+
+from linuxwasm import artifacts, commands, musl, recipes, sources, toolchain
+from linuxwasm.errors import LinuxWasmError
+from linuxwasm.paths import BUILD, PACKAGES
+
+BUSYBOX_WASM = BUILD / "busybox.wasm"
+# Where each applet is installed, one path per line (/bin/ls, /usr/bin/seq, ...).
+BUSYBOX_LINKS = BUILD / "busybox.links"
+CONFIG = PACKAGES / "busybox" / "config"
+DISABLED = PACKAGES / "busybox" / "disabled-applets"
+
+_SETTING = re.compile(r"^(?:(CONFIG_\w+)=.*|# (CONFIG_\w+) is not set)$")
+
+
+def disabled_applets(path: Path = DISABLED) -> dict[str, str]:
+    """The applets left out, each with its reason ("name  reason" lines)."""
+    applets = {}
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        name, _, reason = line.partition(" ")
+        if not reason.strip():
+            raise LinuxWasmError(f"{path}:{number}: applet {name} has no reason")
+        applets[name] = reason.strip()
+    return applets
+
+
+def _applet_symbol(name: str) -> str:
+    return "CONFIG_" + name.upper().replace("-", "_")
+
+
+def _apply_settings(config: Path, settings: list[str]) -> None:
+    """Set each "CONFIG_X=..." or "# CONFIG_X is not set" line in a .config."""
+    wanted = {}
+    for line in settings:
+        match = _SETTING.match(line)
+        if match:
+            wanted[match[1] or match[2]] = line
+    kept = [line for line in config.read_text().splitlines()
+            if not ((m := _SETTING.match(line)) and (m[1] or m[2]) in wanted)]
+    config.write_text("\n".join(kept + list(wanted.values())) + "\n")
+
+
+def _applets(links: Path) -> set[str]:
+    return {Path(line).name for line in links.read_text().split()}
+
+
+def _check_disabled(default: set[str], built: set[str], disabled: dict[str, str]) -> None:
+    unexplained = sorted(default - built - set(disabled))
+    if unexplained:
+        raise LinuxWasmError(f"BusyBox applets left out with no reason in {DISABLED}: "
+                             f"{', '.join(unexplained)}")
+    still_built = sorted(set(disabled) & built)
+    if still_built:
+        raise LinuxWasmError(f"{DISABLED} lists applets that are built: {', '.join(still_built)}")
+
+
+def build(report: commands.Report = lambda line: None) -> Path:
+    """Build BusyBox if any input changed; return build/busybox.wasm."""
+    compiler = musl.build(report)
+    recipe = recipes.load("busybox")
+    name = f"busybox-{artifacts.key(recipe, [Path(__file__), CONFIG, DISABLED, musl.SYSROOT_STAMP])}.tar"
+    artifact = artifacts.path(name)
+    if not artifact.exists():
+        work = BUILD / "busybox"
+        tree, log = work / "src", work / "build.log"
+        work.mkdir(parents=True, exist_ok=True)
+        log.write_text("")
+        report("preparing the BusyBox source tree")
+        sources.prepare_tree(recipe, tree)
+        env = toolchain.build_env()
+        make = ["make", f"CC={compiler}", f"AR={toolchain.LLVM_AR}", "HOSTCC=gcc", "SKIP_STRIP=y"]
+
+        def run(*args: str, what: str) -> None:
+            commands.run([*make, *args], what=what, log=log, report=report, cwd=tree, env=env)
+
+        run("defconfig", what="BusyBox defconfig")
+        (tree / "busybox.links").unlink(missing_ok=True)
+        run("busybox.links", what="BusyBox applets of defconfig")
+        default = _applets(tree / "busybox.links")
+        disabled = disabled_applets()
+        _apply_settings(tree / ".config", CONFIG.read_text().splitlines()
+                        + [f"# {_applet_symbol(a)} is not set" for a in disabled])
+        run("oldconfig", what="BusyBox config")
+        (tree / "busybox.links").unlink(missing_ok=True)
+        run("busybox.links", what="BusyBox applets")
+        _check_disabled(default, _applets(tree / "busybox.links"), disabled)
+        # BusyBox's objects depend on the configuration but not on the
+        # sysroot: build from clean (ccache keeps that cheap).
+        run("clean", what="BusyBox clean")
+        run(f"-j{os.cpu_count() or 1}", "busybox", what="BusyBox build")
+        run("busybox.links", what="BusyBox applets")
+        with tarfile.open(work / name, "w") as tar:
+            tar.add(tree / "busybox", arcname="busybox.wasm")
+            tar.add(tree / "busybox.links", arcname="busybox.links")
+        artifacts.store(work / name, name)
+
+    stamp = BUILD / ".busybox-artifact"
+    if not stamp.exists() or stamp.read_text() != name or not BUSYBOX_WASM.exists():
+        with tarfile.open(artifact) as tar:
+            tar.extractall(BUILD, filter="data")
+        stamp.write_text(name)
+    return BUSYBOX_WASM

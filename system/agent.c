@@ -1,0 +1,377 @@
+/*
+ * The guest agent: runs commands and moves files for the host, over the
+ * agent channel /dev/hvc1 (its stdin and stdout, set up by init.c). The
+ * Python side is src/linuxwasm/agent.py; keep the two in step.
+ *
+ * Every message is a header line of words, then as many payload bytes as
+ * its LEN word says:
+ *
+ *   host to guest                 guest to host
+ *   run ID LEN   command          out ID LEN    bytes of its stdout
+ *                                 err ID LEN    bytes of its stderr
+ *                                 exit ID CODE  0-255, or 128 + signal
+ *   kill ID SIG                   (the running command's process group)
+ *   put ID MODE LEN  path NUL data   done ID 0
+ *   get ID LEN   path             data ID LEN   the file's bytes
+ *                                 error ID LEN  a message, for any request
+ *   and once at start:            ready 0 0
+ *
+ * A command runs as /bin/sh -c in a session of its own, stdin /dev/null.
+ * One request at a time: the host waits for the answer.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define HEADER_MAX 256
+#define CHUNK 4096
+
+extern char **environ;
+
+static char inbuf[CHUNK];
+static size_t inlen, inpos;
+static int child_exited[2];	/* self-pipe: SIGCHLD wakes poll() */
+
+static void write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			_exit(1);	/* the host is gone */
+		p += n;
+		len -= n;
+	}
+}
+
+static void send(const char *kind, unsigned long id, unsigned long word, const void *data, size_t len)
+{
+	char header[HEADER_MAX];
+	int n = snprintf(header, sizeof(header), "%s %lu %lu\n", kind, id, word);
+
+	write_all(1, header, n);
+	if (len)
+		write_all(1, data, len);
+}
+
+static void send_error(unsigned long id, const char *format, ...)
+{
+	char message[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, format);
+	n = vsnprintf(message, sizeof(message), format, ap);
+	va_end(ap);
+	send("error", id, n, message, n);
+}
+
+/* Fill inbuf from the channel; 0 at its end. */
+static int fill(void)
+{
+	ssize_t n;
+
+	do
+		n = read(0, inbuf, sizeof(inbuf));
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return 0;
+	inlen = n;
+	inpos = 0;
+	return 1;
+}
+
+static int read_byte(void)
+{
+	if (inpos == inlen && !fill())
+		return -1;
+	return (unsigned char)inbuf[inpos++];
+}
+
+static int read_exact(char *data, size_t len)
+{
+	while (len) {
+		size_t n;
+
+		if (inpos == inlen && !fill())
+			return 0;
+		n = inlen - inpos < len ? inlen - inpos : len;
+		memcpy(data, inbuf + inpos, n);
+		inpos += n;
+		data += n;
+		len -= n;
+	}
+	return 1;
+}
+
+static int read_header(char *line)
+{
+	size_t n = 0;
+	int c;
+
+	while ((c = read_byte()) != '\n') {
+		if (c < 0)
+			return 0;
+		if (n < HEADER_MAX - 1)
+			line[n++] = c;
+	}
+	line[n] = 0;
+	return 1;
+}
+
+static void on_sigchld(int sig)
+{
+	int saved = errno;
+
+	write(child_exited[1], "", 1);
+	errno = saved;
+}
+
+/* Forward what fd has; returns 0 at its end. */
+static int forward(int fd, const char *kind, unsigned long id)
+{
+	char data[CHUNK];
+	ssize_t n = read(fd, data, sizeof(data));
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return 1;
+	if (n <= 0)
+		return 0;
+	send(kind, id, n, data, n);
+	return 1;
+}
+
+/* What fd has now, without waiting for more. */
+static void drain(int fd, const char *kind, unsigned long id)
+{
+	char data[CHUNK];
+	ssize_t n;
+
+	if (fd < 0)
+		return;
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	while ((n = read(fd, data, sizeof(data))) > 0)
+		send(kind, id, n, data, n);
+}
+
+static void run(unsigned long id, const char *command)
+{
+	char *argv[] = { "/bin/sh", "-c", (char *)command, NULL };
+	posix_spawn_file_actions_t files;
+	posix_spawnattr_t attr;
+	int out[2], err[2], status, open_pipes = 2, done = 0, code;
+	pid_t pid;
+	sigset_t none;
+
+	if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC)) {
+		send_error(id, "pipe: %s", strerror(errno));
+		return;
+	}
+	posix_spawn_file_actions_init(&files);
+	posix_spawn_file_actions_addopen(&files, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&files, out[1], 1);
+	posix_spawn_file_actions_adddup2(&files, err[1], 2);
+	posix_spawnattr_init(&attr);
+	sigemptyset(&none);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK);
+	code = posix_spawn(&pid, argv[0], &files, &attr, argv, environ);
+	posix_spawn_file_actions_destroy(&files);
+	posix_spawnattr_destroy(&attr);
+	close(out[1]);
+	close(err[1]);
+	if (code) {
+		close(out[0]);
+		close(err[0]);
+		send_error(id, "cannot start /bin/sh: %s", strerror(code));
+		return;
+	}
+
+	/*
+	 * Until the shell has exited and both pipes are at their end. A
+	 * background job may keep a pipe open: once the shell has exited,
+	 * what is left is read without waiting for it.
+	 */
+	while (open_pipes || !done) {
+		struct pollfd fds[] = {
+			{ .fd = out[0], .events = POLLIN },
+			{ .fd = err[0], .events = POLLIN },
+			{ .fd = child_exited[0], .events = POLLIN },
+			{ .fd = 0, .events = POLLIN },
+		};
+		char line[HEADER_MAX], scratch[64];
+		unsigned long kill_id;
+		int sig;
+
+		if (done) {
+			drain(out[0], "out", id);
+			drain(err[0], "err", id);
+			break;
+		}
+		if (poll(fds, 4, -1) < 0)
+			continue;
+		if (fds[0].revents && !forward(out[0], "out", id)) {
+			close(out[0]);
+			out[0] = -1;
+			open_pipes--;
+		}
+		if (fds[1].revents && !forward(err[0], "err", id)) {
+			close(err[0]);
+			err[0] = -1;
+			open_pipes--;
+		}
+		if (fds[2].revents) {
+			read(child_exited[0], scratch, sizeof(scratch));
+			if (waitpid(pid, &status, WNOHANG) == pid)
+				done = 1;
+		}
+		if ((fds[3].revents || inpos < inlen) && read_header(line)) {
+			if (sscanf(line, "kill %lu %d", &kill_id, &sig) == 2 && kill_id == id)
+				kill(-pid, sig);
+		}
+	}
+	if (out[0] >= 0)
+		close(out[0]);
+	if (err[0] >= 0)
+		close(err[0]);
+	code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	send("exit", id, code, NULL, 0);
+}
+
+static void put(unsigned long id, unsigned int mode, char *payload, size_t len)
+{
+	size_t path_len = strnlen(payload, len);
+	int fd;
+
+	if (path_len == len) {
+		send_error(id, "put: no path");
+		return;
+	}
+	fd = open(payload, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0) {
+		send_error(id, "%s: %s", payload, strerror(errno));
+		return;
+	}
+	fchmod(fd, mode);
+	for (char *p = payload + path_len + 1, *end = payload + len; p < end;) {
+		ssize_t n = write(fd, p, end - p);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			send_error(id, "%s: %s", payload, strerror(n < 0 ? errno : ENOSPC));
+			close(fd);
+			return;
+		}
+		p += n;
+	}
+	if (close(fd)) {
+		send_error(id, "%s: %s", payload, strerror(errno));
+		return;
+	}
+	send("done", id, 0, NULL, 0);
+}
+
+static void get(unsigned long id, const char *path)
+{
+	struct stat st;
+	char *data;
+	size_t got = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || fstat(fd, &st)) {
+		send_error(id, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		send_error(id, "%s: not a regular file", path);
+		close(fd);
+		return;
+	}
+	data = malloc(st.st_size + 1);
+	while (data && got < (size_t)st.st_size) {
+		ssize_t n = read(fd, data + got, st.st_size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += n;
+	}
+	close(fd);
+	if (!data)
+		send_error(id, "%s: out of memory", path);
+	else
+		send("data", id, got, data, got);
+	free(data);
+}
+
+int main(void)
+{
+	struct termios raw;
+	struct sigaction sa = { .sa_handler = on_sigchld, .sa_flags = SA_RESTART };
+
+	/* The channel carries bytes, not lines: no echo, no translation. */
+	if (tcgetattr(0, &raw) == 0) {
+		cfmakeraw(&raw);
+		tcsetattr(0, TCSANOW, &raw);
+	}
+	if (pipe2(child_exited, O_CLOEXEC | O_NONBLOCK))
+		return 1;
+	sigaction(SIGCHLD, &sa, NULL);
+	send("ready", 0, 0, NULL, 0);
+
+	for (;;) {
+		char line[HEADER_MAX], kind[16], *payload;
+		unsigned long id, a, b = 0;
+		int words;
+
+		if (!read_header(line))
+			return 0;
+		words = sscanf(line, "%15s %lu %lu %lu", kind, &id, &a, &b);
+		if (words < 3) {
+			send_error(0, "bad request: %s", line);
+			continue;
+		}
+		if (!strcmp(kind, "kill"))
+			continue;	/* for a command that has ended already */
+		/* put has its mode before the length */
+		if (!strcmp(kind, "put") && words == 4) {
+			unsigned long mode = a;
+
+			a = b;
+			b = mode;
+		}
+		/* Without the payload the stream cannot go on: stop. */
+		payload = malloc(a + 1);
+		if (!payload || !read_exact(payload, a))
+			return 1;
+		payload[a] = 0;
+		if (!strcmp(kind, "run"))
+			run(id, payload);
+		else if (!strcmp(kind, "put") && words == 4)
+			put(id, b & 07777, payload, a);
+		else if (!strcmp(kind, "get"))
+			get(id, payload);
+		else
+			send_error(id, "unknown request: %s", kind);
+		free(payload);
+	}
+}
