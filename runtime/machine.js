@@ -17,6 +17,7 @@ const WASM_PAGE = 65536;
 /**
  * @typedef {object} Platform
  * @property {(onMessage: (message: object) => void, onError: (error: Error) => void) => HostThread} createThread
+ * @property {() => void} [collectGarbage]  run the main thread's garbage collector, if the platform can
  */
 
 /*
@@ -26,6 +27,9 @@ const WASM_PAGE = 65536;
  */
 const POOL_START = 12;
 const POOL_MAX = 16;
+
+/** How often (in task exits) to ask the platform to collect garbage. */
+const GC_EVERY_EXITS = 64;
 
 /** Each terminal's input ring size and interrupt line, by vterm number. */
 const TERMINALS = [
@@ -75,6 +79,7 @@ export class Machine {
     /** @type {Uint8Array[][]} each terminal's input that did not fit in its ring yet */
     this.inputBacklogs = TERMINALS.map(() => []);
     this.inputRetry = TERMINALS.map(() => null);
+    this.exits = 0;
     this.finished = false;
   }
 
@@ -108,7 +113,7 @@ export class Machine {
   }
 
   createThread() {
-    const thread = this.platform.createThread((message) => this.onMessage(message),
+    const thread = this.platform.createThread((message) => this.onMessage(message, thread),
       (error) => this.finish(3, `a host thread failed: ${error.message}`));
     thread.post({ kind: 'machine', machine: this.shared });
     return thread;
@@ -128,7 +133,11 @@ export class Machine {
     this.threads.set(task, thread);
   }
 
-  onMessage(message) {
+  /**
+   * @param {object} message
+   * @param {HostThread} thread  the thread that sent it
+   */
+  onMessage(message, thread) {
     if (this.finished) return;
     switch (message.kind) {
       case 'spawn':
@@ -145,13 +154,18 @@ export class Machine {
         this.clones.set(message.task, message.user);
         if (this.waitingForClone.delete(message.task)) this.spawn(message.task);
         break;
-      case 'exit': {
-        const thread = this.threads.get(message.task);
-        this.threads.delete(message.task);
+      case 'exit':
+        // The task's memory may already hold a new task, whose spawn
+        // message, from another thread, may have come first: the map
+        // entry is this thread's only if it still points at it.
+        if (this.threads.get(message.task) === thread) this.threads.delete(message.task);
         if (this.pool.length < POOL_MAX) this.pool.push(thread);
         else thread.terminate();
+        // Clone messages leave each process's memory reachable from this
+        // thread, which allocates too little for its collector to run:
+        // collect now and then, where the platform can.
+        if (++this.exits % GC_EVERY_EXITS === 0) this.platform.collectGarbage?.();
         break;
-      }
       case 'irq':
         this.irqIndex = message.address >> 2;
         this.raise(0);

@@ -126,6 +126,9 @@ export function runTask(ctx, start) {
     }
   } catch (error) {
     if (error instanceof TaskExit) {
+      // An idle thread must not keep the dead task's program and memory
+      // alive until it runs another task.
+      Object.assign(ctx, { user: null, pending: null, next: null, modules: null, initrd: null });
       post({ kind: 'exit', task: start.task });
       return;
     }

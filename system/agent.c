@@ -14,6 +14,7 @@
  *   put ID MODE LEN  path NUL data   done ID 0
  *   get ID LEN   path             data ID LEN   the file's bytes
  *                                 error ID LEN  a message, for any request
+ *   bye ID 0     (the agent ends, and init powers off)
  *   and once at start:            ready 0 0
  *
  * A command runs as /bin/sh -c in a session of its own, stdin /dev/null.
@@ -290,8 +291,8 @@ static void put(unsigned long id, unsigned int mode, char *payload, size_t len)
 static void get(unsigned long id, const char *path)
 {
 	struct stat st;
-	char *data;
-	size_t got = 0;
+	char *data = NULL;
+	size_t got = 0, size = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0 || fstat(fd, &st)) {
@@ -305,21 +306,33 @@ static void get(unsigned long id, const char *path)
 		close(fd);
 		return;
 	}
-	data = malloc(st.st_size + 1);
-	while (data && got < (size_t)st.st_size) {
-		ssize_t n = read(fd, data + got, st.st_size - got);
+	/* Until the end: files in /proc say they are empty. */
+	for (;;) {
+		ssize_t n;
 
+		if (got == size) {
+			char *bigger = realloc(data, size = size * 2 + st.st_size + CHUNK);
+
+			if (!bigger) {
+				send_error(id, "%s: out of memory", path);
+				goto out;
+			}
+			data = bigger;
+		}
+		n = read(fd, data + got, size - got);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n < 0) {
+			send_error(id, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
 			break;
 		got += n;
 	}
+	send("data", id, got, data, got);
+out:
 	close(fd);
-	if (!data)
-		send_error(id, "%s: out of memory", path);
-	else
-		send("data", id, got, data, got);
 	free(data);
 }
 
@@ -352,6 +365,8 @@ int main(void)
 		}
 		if (!strcmp(kind, "kill"))
 			continue;	/* for a command that has ended already */
+		if (!strcmp(kind, "bye"))
+			return 0;
 		/* put has its mode before the length */
 		if (!strcmp(kind, "put") && words == 4) {
 			unsigned long mode = a;

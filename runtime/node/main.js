@@ -9,6 +9,8 @@
 // to stderr.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import { VT_AGENT, VT_CONSOLE } from '../abi.js';
 import { EscapeFilter } from '../escape.js';
@@ -41,7 +43,11 @@ if (!values.kernel) {
   process.exit(2);
 }
 
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc');
+
 const platform = {
+  collectGarbage: gc,
   createThread(onMessage, onError) {
     const outputs = [];
     outputs[VT_CONSOLE] = !agent ? 1 : values.verbose ? 2 : null;

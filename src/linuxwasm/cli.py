@@ -1,13 +1,15 @@
 """The linuxwasm command: build, run."""
 
 import argparse
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
 
-from linuxwasm import bench, kernel, musl, runner, system
+from linuxwasm import bench, copies, kernel, musl, oneshot, runner, system
 from linuxwasm.errors import LinuxWasmError
 from linuxwasm.paths import INITRAMFS, KERNEL_WASM
 
@@ -39,14 +41,21 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    options = runner.RunOptions(
-        kernel=args.kernel or build_kernel(),
-        initramfs=args.initramfs or build_system(),
-        cmdline=args.cmdline,
-        memory_mib=args.memory,
-        timeout=args.timeout,
-    )
-    return runner.run(options)
+    copy_in = [copies.parse_copy_in(spec) for spec in args.copy_in]
+    copy_out = [copies.parse_copy_out(spec) for spec in args.copy_out]
+    if args.command is None and copy_out:
+        raise LinuxWasmError("--copy-out needs a command (-c)")
+    kernel_image = args.kernel or build_kernel()
+    initramfs = args.initramfs or build_system()
+    if args.command is not None:
+        return oneshot.run(args.command, kernel_image, initramfs, copy_in, copy_out,
+                           args.memory, args.timeout, args.verbose)
+    # The guest's terminal is this one: tell its programs what it is.
+    cmdline = f"{args.cmdline} TERM={os.environ.get('TERM', 'linux')}"
+    with tempfile.TemporaryDirectory(prefix="linuxwasm-") as scratch:
+        image = copies.initramfs_with(initramfs, copy_in, Path(scratch), frozenset(system.DIRECTORIES))
+        return runner.run(runner.RunOptions(kernel=kernel_image, initramfs=image, cmdline=cmdline,
+                                            memory_mib=args.memory, timeout=args.timeout))
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -75,14 +84,23 @@ def parser() -> argparse.ArgumentParser:
     build = commands.add_parser("build", help="build everything that changed")
     build.set_defaults(func=cmd_build)
 
-    run = commands.add_parser("run", help="boot the system in this terminal")
+    run = commands.add_parser("run", help="boot the system: a shell in this terminal, or run one command",
+                              description="Boot the system with a root shell on this terminal "
+                              "(Ctrl-A x stops it), or with -c run one command and exit with its status.")
+    run.add_argument("-c", dest="command", metavar="CMD",
+                     help="run CMD with the guest's /bin/sh -c, print its output, exit with its status")
+    run.add_argument("--copy-in", action="append", default=[], metavar="HOST:GUEST",
+                     help="put a host file into the guest at boot (repeatable)")
+    run.add_argument("--copy-out", action="append", default=[], metavar="GUEST:HOST",
+                     help="after CMD, copy a guest file to the host (repeatable; needs -c)")
+    run.add_argument("--verbose", action="store_true", help="with -c: show the kernel log on stderr")
     run.add_argument("--kernel", type=Path, help=f"kernel image (default: build {KERNEL_WASM.name})")
     run.add_argument("--initramfs", type=Path,
                      help=f"initramfs, cpio, may be gzipped (default: build {INITRAMFS.name})")
     run.add_argument("--cmdline", default="console=hvc0", help="kernel command line")
     run.add_argument("--memory", type=int, default=128, metavar="MIB", help="memory size (default 128)")
     run.add_argument("--timeout", type=float, default=0, metavar="SECONDS",
-                     help="stop the machine after this long (exit status 124)")
+                     help="stop after this long (exit status 124); with -c, CMD's time")
     run.set_defaults(func=cmd_run)
 
     bench_cmd = commands.add_parser("bench", help="measure the system against native code")

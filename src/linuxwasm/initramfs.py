@@ -119,12 +119,19 @@ class Initramfs:
             raise LinuxWasmError(f"initramfs path {path} is added twice")
         self._entries[parts] = entry
 
-    def to_bytes(self, compress: bool = True) -> bytes:
-        """Return the archive, gzip-compressed (with a zero gzip mtime) unless ``compress`` is false."""
+    def to_bytes(self, compress: bool = True, existing: frozenset[str] = frozenset()) -> bytes:
+        """Return the archive, gzip-compressed (with a zero gzip mtime) unless ``compress`` is false.
+
+        Implicit directories named in ``existing`` are left out: an archive
+        unpacked after another must not reset their modes.
+        """
         chunks = []
+        skip = {_split(path) for path in existing}
         # Sorting the component tuples puts every directory before its contents.
         for ino, parts in enumerate(sorted(self._entries), start=1):
             entry = self._entries[parts]
+            if entry.implicit and parts in skip:
+                continue
             nlink = 2 if stat.S_ISDIR(entry.mode) else 1
             chunks.append(_member(ino, entry.mode, nlink, self._mtime, "/".join(parts),
                                   entry.data, entry.rdev))

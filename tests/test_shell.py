@@ -1,0 +1,131 @@
+"""The shell and the Python API: one booted machine, many commands (linuxwasm.Machine)."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from linuxwasm import CommandTimeout, LinuxWasmError, Machine, guest, system
+from linuxwasm.paths import BUILD, GUEST
+
+
+@pytest.fixture(scope="module")
+def machine(kernel_image: Path) -> Iterator[Machine]:
+    with Machine(kernel_image, system.build()) as m:
+        yield m
+
+
+def test_uname_and_exit_status(machine: Machine) -> None:
+    r = machine.run("uname -a")
+    assert r.exit_code == 0 and r.stderr == ""
+    assert r.stdout.startswith("Linux linuxwasm 6.1.192 ")
+    assert machine.run("exit 42").exit_code == 42
+    assert machine.run("false").exit_code == 1
+
+
+def test_stdout_and_stderr_apart(machine: Machine) -> None:
+    r = machine.run("echo out; echo err >&2; echo out2")
+    assert (r.stdout, r.stderr) == ("out\nout2\n", "err\n")
+
+
+def test_pipeline(machine: Machine) -> None:
+    assert machine.run("seq 1 5 | sort -rn | head -n 2").stdout == "5\n4\n"
+
+
+def test_redirection_into_tmpfs(machine: Machine) -> None:
+    r = machine.run("echo one > /tmp/f; echo two >> /tmp/f; wc -l < /tmp/f; "
+                    "df -T /tmp 2>/dev/null | tail -n 1 || mount | grep ' /tmp '")
+    lines = r.stdout.splitlines()
+    assert lines[0].strip() == "2"
+    assert "tmpfs" in lines[1]
+
+
+def test_command_substitution(machine: Machine) -> None:
+    assert machine.run('x=$(echo inner | tr a-z A-Z); echo "got $x `echo back`"').stdout == "got INNER back\n"
+
+
+def test_background_jobs_and_wait(machine: Machine) -> None:
+    r = machine.run("(sleep 0.2; echo bg1) & (echo bg2) & wait; echo done")
+    assert sorted(r.stdout.split()) == ["bg1", "bg2", "done"]
+    assert r.stdout.endswith("done\n")
+
+
+def test_trap_and_kill_term(machine: Machine) -> None:
+    script = "trap 'echo got TERM; exit 3' TERM; kill -TERM $$; sleep 5; echo not reached"
+    r = machine.run(f"sh -c {_quote(script)}")
+    assert r.stdout == "got TERM\n"
+    assert r.exit_code == 3
+
+
+def test_killed_by_signal_exit_code(machine: Machine) -> None:
+    assert machine.run("kill -9 $$").exit_code == 128 + 9
+
+
+def test_proc_self(machine: Machine) -> None:
+    r = machine.run("ls -l /proc/self/")
+    assert r.exit_code == 0
+    assert "exe -> /bin/busybox" in r.stdout
+    assert "cwd -> /root" in r.stdout
+
+
+def test_users_and_names(machine: Machine) -> None:
+    r = machine.run("id; whoami; hostname; ls -ld /root")
+    lines = r.stdout.splitlines()
+    assert lines[:3] == ["uid=0(root) gid=0(root) groups=0(root)", "root", "linuxwasm"] or \
+        lines[:3] == ["uid=0(root) gid=0(root)", "root", "linuxwasm"]
+    assert lines[3].split()[2:4] == ["root", "root"]
+
+
+def test_files_in_and_out(machine: Machine) -> None:
+    data = bytes(range(256)) * 300  # every byte value, larger than a ring
+    machine.write_file("/tmp/blob", data, mode=0o600)
+    assert machine.run("ls -l /tmp/blob").stdout.split()[0] == "-rw-------"
+    assert machine.run("md5sum /tmp/blob").stdout.split()[0] == __import__("hashlib").md5(data).hexdigest()
+    assert machine.read_file("/tmp/blob") == data
+
+
+def test_file_errors_are_one_line(machine: Machine) -> None:
+    with pytest.raises(LinuxWasmError, match="/nonexistent/x: No such file or directory"):
+        machine.read_file("/nonexistent/x")
+    with pytest.raises(LinuxWasmError, match="/proc: not a regular file"):
+        machine.read_file("/proc")
+    with pytest.raises(LinuxWasmError, match="/nonexistent/y: No such file or directory"):
+        machine.write_file("/nonexistent/y", b"x")
+    assert machine.run("echo still here").stdout == "still here\n"
+
+
+def test_timeout_kills_the_command_not_the_machine(machine: Machine) -> None:
+    with pytest.raises(CommandTimeout) as info:
+        machine.run("echo started; sleep 30", timeout=1)
+    assert info.value.partial.stdout == "started\n"
+    assert machine.run("echo after").stdout == "after\n"
+
+
+def _program(machine: Machine, source: str, name: str) -> str:
+    """Build guest/<source> with musl and put it into the machine as /root/<name>."""
+    wasm = guest.build_program(GUEST / source, BUILD / "guest" / Path(source).with_suffix(".wasm"), libc=True)
+    machine.write_file(f"/root/{name}", wasm.read_bytes(), mode=0o755)
+    return f"/root/{name}"
+
+
+def test_pthreads_program(machine: Machine) -> None:
+    r = machine.run(_program(machine, "threads-init.c", "threads"))
+    assert r.exit_code == 0, r
+    assert "threads: counter 80000 of 80000" in r.stdout
+
+
+def test_setjmp_program(machine: Machine) -> None:
+    r = machine.run(f"{_program(machine, 'faults-init.c', 'faults')} setjmp")
+    assert (r.exit_code, r.stdout) == (0, "faults: setjmp returned 42 after 2 entries\n")
+
+
+def test_segfault_is_reported_and_the_shell_goes_on(machine: Machine) -> None:
+    program = _program(machine, "faults-init.c", "faults")
+    r = machine.run(f"{program} segv; echo status $?; {program} trap; echo status $?")
+    # hush names the signal on its stdout, as it does on a terminal.
+    assert r.stdout.splitlines() == ["Segmentation fault", f"status {128 + 11}",
+                                     "Illegal instruction", f"status {128 + 4}"]
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
