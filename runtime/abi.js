@@ -6,6 +6,7 @@
 export const IRQ_TIMER = 1;
 export const IRQ_CONSOLE = 2;
 export const IRQ_AGENT = 3;
+export const IRQ_RESIZE = 4;
 
 /** The host's terminals (hvc vterm numbers, arch/wasm/kernel/console.c). */
 export const VT_CONSOLE = 0;
@@ -61,6 +62,7 @@ export function readCString(memory, address) {
  * @property {string} cmdline                 the kernel command line
  * @property {Uint8Array|null} initrd         the initramfs (boot thread only)
  * @property {SharedArrayBuffer[]} inputs     input of each terminal, by vterm number (console-input.js)
+ * @property {Int32Array} windowSize          the console's [rows, columns], 0 if unknown
  * @property {(message: object) => void} post send a message to the machine
  * @property {(vterm: number, bytes: Uint8Array) => void} writeConsole
  * @property {WebAssembly.Instance|null} kernel  this thread's kernel instance, once created
@@ -126,6 +128,11 @@ export function kernelImports(ctx) {
       const count = readInput(input, bytes, len);
       kernel().set(bytes.subarray(0, count), buf);
       return count;
+    },
+    console_size(vterm) {
+      if (vterm !== VT_CONSOLE) return 0;
+      const [rows, columns] = ctx.windowSize;
+      return ((rows & 0xffff) << 16 | (columns & 0xffff)) >>> 0;
     },
     clock_ns: () => (performance.timeOrigin + performance.now() - ctx.epoch) * 1e6,
     timer_set(delayNs) {

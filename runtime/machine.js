@@ -2,7 +2,7 @@
 // thread per kernel task. Environment-neutral; a platform adapter creates
 // the threads (Node worker_threads, browser Web Workers).
 
-import { IRQ_AGENT, IRQ_CONSOLE, IRQ_TIMER, VT_AGENT, VT_CONSOLE } from './abi.js';
+import { IRQ_AGENT, IRQ_CONSOLE, IRQ_RESIZE, IRQ_TIMER, VT_AGENT, VT_CONSOLE } from './abi.js';
 import { createInputRing, writeInput } from './console-input.js';
 
 const WASM_PAGE = 65536;
@@ -76,6 +76,8 @@ export class Machine {
     this.timer = null;
     this.timerSetAt = -Infinity;
     this.inputs = TERMINALS.map((t) => createInputRing(t.ringSize));
+    /** The console's [rows, columns], read by the kernel on IRQ_RESIZE. */
+    this.windowSize = new Int32Array(new SharedArrayBuffer(8));
     /** @type {Uint8Array[][]} each terminal's input that did not fit in its ring yet */
     this.inputBacklogs = TERMINALS.map(() => []);
     this.inputRetry = TERMINALS.map(() => null);
@@ -99,6 +101,7 @@ export class Machine {
     /** What every task thread gets once (task.js, MachineShared). */
     this.shared = {
       module, memory: this.memory, epoch: this.epoch, cmdline: this.options.cmdline, inputs: this.inputs,
+      windowSize: this.windowSize,
     };
 
     return new Promise((resolve) => {
@@ -216,6 +219,18 @@ export class Machine {
       backlog.shift();
     }
     this.raise(1 << TERMINALS[vterm].irq);
+  }
+
+  /**
+   * The console's window size, as the host's terminal has it; the guest
+   * gets SIGWINCH. Before boot it only sets the size the console starts with.
+   * @param {number} rows
+   * @param {number} columns
+   */
+  resize(rows, columns) {
+    Atomics.store(this.windowSize, 0, rows);
+    Atomics.store(this.windowSize, 1, columns);
+    this.raise(1 << IRQ_RESIZE);
   }
 
   /** Set interrupt bits for the CPU and wake it if it sleeps in idle. */

@@ -14,6 +14,7 @@ import { NR_EXIT, NR_EXIT_GROUP, SIGILL, SIGSEGV, UserRestart } from './user-abi
  * @property {number} epoch
  * @property {string} cmdline
  * @property {SharedArrayBuffer[]} inputs  input of each terminal, by vterm number (console-input.js)
+ * @property {Int32Array} windowSize      the console's [rows, columns], 0 if unknown
  */
 
 /**
@@ -70,6 +71,7 @@ export function prepareTask(machine, post, writeConsole) {
     epoch: machine.epoch,
     cmdline: machine.cmdline,
     inputs: machine.inputs,
+    windowSize: machine.windowSize,
     initrd: null,
     modules: new Map(),
     post,

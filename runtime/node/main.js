@@ -73,6 +73,11 @@ const rawTerminal = !agent && process.stdin.isTTY;
 const restoreTerminal = () => rawTerminal && process.stdin.setRawMode(false);
 if (rawTerminal) {
   process.stdin.setRawMode(true);
+  if (process.stdout.isTTY) {
+    const resize = () => machine.resize(process.stdout.rows, process.stdout.columns);
+    resize();
+    process.stdout.on('resize', resize);
+  }
   const escape = new EscapeFilter(() => machine.finish(130, 'stopped from the terminal (Ctrl-A x)'));
   process.stdin.on('data', (data) => machine.typeInput(escape.filter(new Uint8Array(data))));
 } else {

@@ -3,9 +3,11 @@
  * The host's terminals, as hvc devices: hvc0 is the console, hvc1 the
  * channel over which the host's guest agent takes commands and files (the
  * linuxwasm Python API). Output is synchronous; input is announced with
- * an interrupt line per terminal.
+ * an interrupt line per terminal, and a new window size of the host's
+ * terminal with IRQ_RESIZE (the tty layer then sends SIGWINCH).
  */
 #include <linux/init.h>
+#include <linux/interrupt.h>
 #include <linux/irq.h>
 #include <asm/host.h>
 
@@ -22,10 +24,23 @@ static int hvc_wasm_get_chars(uint32_t vtermno, char *buf, int count)
 	return wasm_host_console_read(vtermno, buf, count);
 }
 
+static struct hvc_struct *hvc_wasm_console;
+static void hvc_wasm_resize(void);
+
+/* On first open: a size set while no tty was open would be lost. */
+static int hvc_wasm_notifier_add(struct hvc_struct *hp, int irq)
+{
+	int err = notifier_add_irq(hp, irq);
+
+	if (!err && hp == hvc_wasm_console)
+		hvc_wasm_resize();
+	return err;
+}
+
 static const struct hv_ops hvc_wasm_ops = {
 	.get_chars	 = hvc_wasm_get_chars,
 	.put_chars	 = hvc_wasm_put_chars,
-	.notifier_add	 = notifier_add_irq,
+	.notifier_add	 = hvc_wasm_notifier_add,
 	.notifier_del	 = notifier_del_irq,
 	.notifier_hangup = notifier_hangup_irq,
 };
@@ -37,12 +52,32 @@ static int __init hvc_wasm_console_init(void)
 }
 console_initcall(hvc_wasm_console_init);
 
+static void hvc_wasm_resize(void)
+{
+	unsigned int size = wasm_host_console_size(0);
+	struct winsize ws = { .ws_row = size >> 16, .ws_col = size & 0xffff };
+
+	if (size)
+		hvc_resize(hvc_wasm_console, ws);
+}
+
+static irqreturn_t hvc_wasm_resize_interrupt(int irq, void *dev_id)
+{
+	hvc_wasm_resize();
+	return IRQ_HANDLED;
+}
+
 static int __init hvc_wasm_init(void)
 {
-	/* The agent's data is bulk: a larger output buffer per write. */
-	struct hvc_struct *console = hvc_alloc(0, IRQ_CONSOLE, &hvc_wasm_ops, 256);
-	struct hvc_struct *agent = hvc_alloc(1, IRQ_AGENT, &hvc_wasm_ops, 4096);
+	struct hvc_struct *agent;
 
-	return PTR_ERR_OR_ZERO(IS_ERR(console) ? console : agent);
+	hvc_wasm_console = hvc_alloc(0, IRQ_CONSOLE, &hvc_wasm_ops, 256);
+	if (IS_ERR(hvc_wasm_console))
+		return PTR_ERR(hvc_wasm_console);
+	/* The agent's data is bulk: a larger output buffer per write. */
+	agent = hvc_alloc(1, IRQ_AGENT, &hvc_wasm_ops, 4096);
+	if (IS_ERR(agent))
+		return PTR_ERR(agent);
+	return request_irq(IRQ_RESIZE, hvc_wasm_resize_interrupt, 0, "hvc-resize", NULL);
 }
 device_initcall(hvc_wasm_init);

@@ -31,6 +31,8 @@ void wasm_host_irq_init(unsigned int *pending) __host_import(irq_init);
  */
 void wasm_host_console_write(unsigned int vtermno, const char *buf, unsigned int len) __host_import(console_write);
 unsigned int wasm_host_console_read(unsigned int vtermno, char *buf, unsigned int len) __host_import(console_read);
+/* A terminal's window size: rows << 16 | columns, 0 if it has none. */
+unsigned int wasm_host_console_size(unsigned int vtermno) __host_import(console_size);
 
 /*
  * Monotonic time in nanoseconds, as a double: exact to 2^53 ns (104 days)

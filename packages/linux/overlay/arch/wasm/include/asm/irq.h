@@ -9,6 +9,7 @@
 #define IRQ_TIMER	1
 #define IRQ_CONSOLE	2
 #define IRQ_AGENT	3	/* input on the agent channel, /dev/hvc1 */
+#define IRQ_RESIZE	4	/* the console's window size changed */
 #define NR_IRQS		32
 
 #include <asm-generic/irq.h>

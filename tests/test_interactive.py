@@ -1,0 +1,65 @@
+"""linuxwasm run with no command: the shell on a terminal (a pty), as a user has it."""
+
+import fcntl
+import os
+import signal
+import struct
+import sys
+import termios
+import time
+
+import pytest
+
+from linuxwasm import system
+from tests.test_console import Terminal
+
+PROMPT = "root@linuxwasm:~# "
+
+
+def _set_size(fd: int, rows: int, columns: int) -> None:
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+
+
+@pytest.fixture
+def shell(kernel_image):
+    cmd = [sys.executable, "-m", "linuxwasm.cli", "run", "--kernel", str(kernel_image),
+           "--initramfs", str(system.build()), "--timeout", "60"]
+    term = Terminal(cmd)
+    _set_size(term.fd, 30, 100)
+    yield term
+    term.close()
+
+
+def test_prompt_and_exit(shell):
+    shell.read_until(PROMPT)
+    shell.type(b"echo $((6 * 7))\r")
+    shell.read_until("42\r")
+    shell.read_until(PROMPT)
+    shell.type(b"exit\r")
+    assert shell.exit_status() == 0
+
+
+def test_ctrl_c_interrupts_the_foreground_job(shell):
+    shell.read_until(PROMPT)
+    shell.type(b"sleep 100; echo after $?\r")
+    shell.read_until("sleep 100; echo after $?\r")
+    # Ctrl-C before the shell has made sleep the foreground job would go
+    # to the shell, which ignores it.
+    time.sleep(1)
+    shell.type(b"\x03")
+    shell.read_until("after 130")
+    shell.read_until(PROMPT)
+    shell.type(b"poweroff\r")
+    assert shell.exit_status() == 0
+
+
+def test_the_guest_sees_the_terminal_size_and_its_changes(shell):
+    shell.read_until(PROMPT)
+    shell.type(b"stty size\r")
+    shell.read_until("30 100")
+    _set_size(shell.fd, 40, 120)
+    os.kill(shell.pid, signal.SIGWINCH)  # what a terminal does after a resize
+    shell.type(b"stty size\r")
+    shell.read_until("40 120")
+    shell.type(b"exit\r")
+    assert shell.exit_status() == 0
