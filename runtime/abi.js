@@ -21,6 +21,7 @@ export class TaskExit extends Error {
 }
 
 import { readInput } from './console-input.js';
+import { addPreemptionPoints } from './preempt.js';
 import { ENOEXEC, UserRestart, abiProblem, memoryImport } from './user-abi.js';
 
 const WASM_PAGE = 65536;
@@ -41,6 +42,19 @@ export function fingerprint(bytes) {
     b = Math.imul(b ^ bytes[i], 0x811c9dc5 | 1);
   }
   return `${bytes.length}:${(a >>> 0).toString(16)}:${(b >>> 0).toString(16)}`;
+}
+
+/**
+ * The program with its preemption points (preempt.js); as it is if it has
+ * code the rewriter does not know (a busy loop in it then holds the CPU).
+ * @param {Uint8Array} bytes
+ */
+function withPreemptionPoints(bytes) {
+  try {
+    return addPreemptionPoints(bytes);
+  } catch {
+    return bytes;
+  }
 }
 
 /**
@@ -155,7 +169,7 @@ export function kernelImports(ctx) {
         const key = fingerprint(bytes);
         let module = ctx.modules.get(key);
         if (!module) {
-          module = new WebAssembly.Module(bytes);
+          module = new WebAssembly.Module(withPreemptionPoints(bytes));
           ctx.modules.set(key, module);
           ctx.post({ kind: 'module', key, module });
         }
@@ -174,6 +188,8 @@ export function kernelImports(ctx) {
     exec_commit() {
       ctx.user = ctx.pending;
       ctx.pending = null;
+      // The machine sets the program's preemption flag (preempt.js).
+      ctx.post({ kind: 'program', memory: ctx.user.memory });
       return ctx.user.instance.exports.__stack_pointer.value;
     },
     exec_start(sp) {

@@ -4,6 +4,7 @@
 
 import { IRQ_AGENT, IRQ_CONSOLE, IRQ_RESIZE, IRQ_TIMER, VT_AGENT, VT_CONSOLE } from './abi.js';
 import { createInputRing, writeInput } from './console-input.js';
+import { PREEMPT_FLAG } from './preempt.js';
 
 const WASM_PAGE = 65536;
 
@@ -69,6 +70,8 @@ export class Machine {
     this.clones = new Map();
     /** @type {Map<string, WebAssembly.Module>} every program compiled so far, by fingerprint */
     this.modules = new Map();
+    /** @type {Map<HostThread, WebAssembly.Memory>} the memory of the program each thread runs */
+    this.programs = new Map();
     /** @type {Set<number>} clone children to start once their program arrives */
     this.waitingForClone = new Set();
     this.irqIndex = -1;
@@ -150,6 +153,9 @@ export class Machine {
         if (message.user && !this.clones.has(message.task)) this.waitingForClone.add(message.task);
         else this.spawn(message.task);
         break;
+      case 'program':
+        this.programs.set(thread, message.memory);
+        break;
       case 'module':
         this.modules.set(message.key, message.module);
         break;
@@ -162,6 +168,7 @@ export class Machine {
         // message, from another thread, may have come first: the map
         // entry is this thread's only if it still points at it.
         if (this.threads.get(message.task) === thread) this.threads.delete(message.task);
+        this.programs.delete(thread);
         if (this.pool.length < POOL_MAX) this.pool.push(thread);
         else thread.terminate();
         // Clone messages leave each process's memory reachable from this
@@ -233,13 +240,21 @@ export class Machine {
     this.raise(1 << IRQ_RESIZE);
   }
 
-  /** Set interrupt bits for the CPU and wake it if it sleeps in idle. */
+  /**
+   * Set interrupt bits for the CPU and wake it if it sleeps in idle. If a
+   * program holds the CPU in a loop, its next iteration yields it
+   * (preempt.js): every program's flag is set, which costs the others one
+   * needless sched_yield() at most.
+   */
   raise(bits) {
     this.pendingIrqs |= bits;
     if (this.irqIndex < 0 || this.pendingIrqs === 0) return;
     Atomics.or(this.words, this.irqIndex, this.pendingIrqs);
     this.pendingIrqs = 0;
     Atomics.notify(this.words, this.irqIndex);
+    for (const memory of this.programs.values()) {
+      Atomics.store(new Int32Array(memory.buffer, PREEMPT_FLAG, 1), 0, 1);
+    }
   }
 
   finish(status, reason) {

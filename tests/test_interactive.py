@@ -63,3 +63,18 @@ def test_the_guest_sees_the_terminal_size_and_its_changes(shell):
     shell.read_until("40 120")
     shell.type(b"exit\r")
     assert shell.exit_status() == 0
+
+
+def test_ctrl_c_ends_a_busy_loop(shell):
+    """The shell itself loops; Ctrl-C abandons the command line, as in bash."""
+    shell.read_until(PROMPT)
+    shell.type(b"while :; do :; done; echo not reached\r")
+    shell.read_until("not reached\r")
+    time.sleep(1)
+    shell.type(b"\x03")
+    shell.read_until("^C")
+    shell.read_until(PROMPT)
+    shell.type(b"echo back\r")
+    shell.read_until("back\r")
+    shell.type(b"exit\r")
+    assert shell.exit_status() == 0

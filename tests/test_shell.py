@@ -129,3 +129,20 @@ def test_segfault_is_reported_and_the_shell_goes_on(machine: Machine) -> None:
 
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "'\\''") + "'"
+
+
+def test_busy_shell_loop_in_the_background_freezes_nothing(machine: Machine) -> None:
+    """A CPU-bound job holds the CPU only until its next loop iteration after an interrupt."""
+    pid = machine.run("(while :; do :; done) >/dev/null 2>&1 & echo $!", timeout=10).stdout.strip()
+    for i in range(3):
+        assert machine.run(f"echo answer {i}", timeout=10).stdout == f"answer {i}\n"
+    # Not this shell's child: gone once kill -0 fails.
+    r = machine.run(f"kill {pid}; sleep 0.2; kill -0 {pid} 2>/dev/null; echo $?", timeout=10)
+    assert r.stdout == "1\n"
+
+
+def test_busy_c_program_is_killed_at_its_timeout(machine: Machine) -> None:
+    program = _program(machine, "busy.c", "busy")
+    with pytest.raises(CommandTimeout):
+        machine.run(program, timeout=1)
+    assert machine.run("echo after", timeout=10).stdout == "after\n"

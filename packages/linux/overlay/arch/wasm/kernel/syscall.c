@@ -70,6 +70,14 @@ __host_export(syscall) long wasm_syscall(long nr, u64 a0, u64 a1, u64 a2,
 {
 	struct pt_regs *regs = current_pt_regs();
 
+	/*
+	 * Interrupts that came while the program ran: the program held the
+	 * CPU, nobody could take them. A program yields for them at its
+	 * preemption points (the host's preempt.js).
+	 */
+	if (unlikely(__atomic_load_n(&wasm_irq_pending, __ATOMIC_RELAXED)))
+		arch_local_irq_restore(ARCH_IRQ_ENABLED);
+
 	regs->syscall_nr = nr;
 	regs->args[0] = a0;
 	regs->args[1] = a1;

@@ -1,0 +1,230 @@
+// Preemption points in user programs. A Wasm thread cannot be interrupted,
+// and the task running user code holds the CPU: a busy loop would freeze
+// the system. So each program is rewritten once, before it is compiled:
+// every loop starts with a look at a word of the program's memory that the
+// host sets when an interrupt is waiting (machine.js). If it is set, the
+// loop clears it and calls sched_yield(), which lets the kernel take the
+// interrupt, deliver signals (Ctrl-C) and run other tasks.
+//
+//   loop <blocktype>
+//     i32.const PREEMPT_FLAG  i32.atomic.load        ;; atomic: never hoisted
+//     if
+//       i32.const PREEMPT_FLAG  i32.const 0  i32.atomic.store
+//       i32.const NR_sched_yield  i64.const 0 (x6)  call $linux.syscall  drop
+//     end
+//     ...the loop's own body
+//
+// Inserting a closed `if` at the top of a loop moves no branch target.
+
+/** The word the host sets: in the first KiB, which the linker leaves unused. */
+export const PREEMPT_FLAG = 16;
+const NR_SCHED_YIELD = 124;
+
+const CODE_SECTION = 10;
+const IMPORT_SECTION = 2;
+
+class Reader {
+  /** @param {Uint8Array} bytes @param {number} at */
+  constructor(bytes, at = 0) {
+    this.bytes = bytes;
+    this.at = at;
+  }
+
+  byte() {
+    if (this.at >= this.bytes.length) throw new Error('unexpected end');
+    return this.bytes[this.at++];
+  }
+
+  u32() {
+    let result = 0;
+    let shift = 0;
+    for (;;) {
+      const byte = this.byte();
+      result += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+      if (!(byte & 0x80)) return result;
+    }
+  }
+
+  /** Skip a LEB128 number, signed or not. */
+  leb() {
+    while (this.byte() & 0x80);
+  }
+
+  name() {
+    const length = this.u32();
+    this.at += length;
+    return new TextDecoder().decode(this.bytes.subarray(this.at - length, this.at));
+  }
+}
+
+/** A signed LEB128 of a small non-negative number. @param {number} value */
+function encodeS32(value) {
+  const out = [];
+  for (;;) {
+    const byte = value & 0x7f;
+    value >>= 7;
+    if (value === 0 && !(byte & 0x40)) return [...out, byte];
+    out.push(byte | 0x80);
+  }
+}
+
+/** @param {number} value */
+function encodeU32(value) {
+  const out = [];
+  do {
+    let byte = value & 0x7f;
+    value >>>= 7;
+    if (value) byte |= 0x80;
+    out.push(byte);
+  } while (value);
+  return out;
+}
+
+function skipBlockType(r) {
+  const first = r.bytes[r.at];
+  if (first === 0x40 || (first >= 0x6f && first <= 0x7f)) r.at++;
+  else r.leb(); // a type index (s33)
+}
+
+function skipMemarg(r) {
+  r.u32(); // alignment
+  r.u32(); // offset
+}
+
+/** Immediates of 0xfc-prefixed instructions, by subopcode. */
+function skipMisc(r) {
+  const op = r.u32();
+  if (op <= 7) return; // saturating truncations
+  switch (op) {
+    case 8: r.u32(); r.u32(); return; // memory.init data, memory
+    case 9: case 11: case 13: case 15: case 16: case 17: r.u32(); return;
+    case 10: case 12: case 14: r.u32(); r.u32(); return;
+    default: throw new Error(`unknown instruction 0xfc ${op}`);
+  }
+}
+
+function skipAtomic(r) {
+  const op = r.u32();
+  if (op === 0x03) r.byte(); // atomic.fence
+  else if (op <= 0x02 || (op >= 0x10 && op <= 0x4e)) skipMemarg(r);
+  else throw new Error(`unknown instruction 0xfe ${op}`);
+}
+
+/**
+ * Where each `loop` instruction's block type ends in one function body
+ * (instructions only), or an error for an instruction not known here.
+ * @param {Reader} r @param {number} end
+ */
+function loopStarts(r, end) {
+  const starts = [];
+  while (r.at < end) {
+    const op = r.byte();
+    if (op === 0x03) {
+      skipBlockType(r);
+      starts.push(r.at);
+    } else if (op === 0x02 || op === 0x04 || op === 0x06) skipBlockType(r);
+    else if ((op >= 0x07 && op <= 0x09) || op === 0x0c || op === 0x0d || op === 0x10 || op === 0x12
+      || op === 0x18 || (op >= 0x20 && op <= 0x26) || op === 0xd2) r.u32();
+    else if (op === 0x0e) {
+      for (let n = r.u32() + 1; n > 0; n--) r.u32();
+    } else if (op === 0x11 || op === 0x13) { r.u32(); r.u32(); }
+    else if (op === 0x1c) r.at += r.u32();
+    else if (op >= 0x28 && op <= 0x3e) skipMemarg(r);
+    else if (op === 0x3f || op === 0x40) r.u32();
+    else if (op === 0x41 || op === 0x42) r.leb();
+    else if (op === 0x43) r.at += 4;
+    else if (op === 0x44) r.at += 8;
+    else if (op === 0xd0) skipBlockType(r); // a heap type: one byte or an index
+    else if (op === 0xfc) skipMisc(r);
+    else if (op === 0xfe) skipAtomic(r);
+    else if (op <= 0x01 || op === 0x05 || op === 0x0a || op === 0x0b || op === 0x0f || op === 0x19
+      || op === 0x1a || op === 0x1b || (op >= 0x45 && op <= 0xc4) || op === 0xd1) { /* none */ }
+    else throw new Error(`unknown instruction 0x${op.toString(16)}`);
+  }
+  return starts;
+}
+
+/** The function index of the linux.syscall import, or -1. */
+function syscallIndex(r, end) {
+  let functions = 0;
+  for (let count = r.u32(); count > 0 && r.at < end; count--) {
+    const module = r.name();
+    const field = r.name();
+    const kind = r.byte();
+    if (kind === 0) {
+      r.u32();
+      if (module === 'linux' && field === 'syscall') return functions;
+      functions++;
+    } else if (kind === 1) { r.byte(); const flags = r.byte(); r.u32(); if (flags & 1) r.u32(); }
+    else if (kind === 2) { const flags = r.byte(); r.u32(); if (flags & 1) r.u32(); }
+    else if (kind === 3) r.at += 2;
+    else if (kind === 4) { r.byte(); r.u32(); }
+    else throw new Error(`unknown import kind ${kind}`);
+  }
+  return -1;
+}
+
+/**
+ * The program with a preemption point at the top of every loop. Throws if
+ * the module has something this does not know; the caller then runs it
+ * as it is.
+ * @param {Uint8Array} bytes
+ * @returns {Uint8Array}
+ */
+export function addPreemptionPoints(bytes) {
+  const r = new Reader(bytes, 8);
+  let syscall = -1;
+  const out = [bytes.subarray(0, 8)];
+  while (r.at < bytes.length) {
+    const sectionStart = r.at;
+    const id = r.byte();
+    const size = r.u32();
+    const contentStart = r.at;
+    const end = contentStart + size;
+    if (id === IMPORT_SECTION) syscall = syscallIndex(new Reader(bytes, contentStart), end);
+    if (id !== CODE_SECTION) {
+      out.push(bytes.subarray(sectionStart, end));
+      r.at = end;
+      continue;
+    }
+    if (syscall < 0) throw new Error('no linux.syscall import');
+    const check = Uint8Array.from([
+      0x41, ...encodeS32(PREEMPT_FLAG), 0xfe, 0x10, 0x02, 0x00, // i32.atomic.load
+      0x04, 0x40, // if
+      0x41, ...encodeS32(PREEMPT_FLAG), 0x41, 0x00, 0xfe, 0x17, 0x02, 0x00, // i32.atomic.store 0
+      0x41, ...encodeS32(NR_SCHED_YIELD), ...Array(6).fill([0x42, 0x00]).flat(),
+      0x10, ...encodeU32(syscall), 0x1a, // call, drop
+      0x0b, // end
+    ]);
+    const bodies = [];
+    const count = r.u32();
+    for (let i = 0; i < count; i++) {
+      const bodySize = r.u32();
+      const bodyStart = r.at;
+      const bodyEnd = bodyStart + bodySize;
+      for (let groups = r.u32(); groups > 0; groups--) { r.u32(); r.byte(); }
+      const starts = loopStarts(r, bodyEnd);
+      const parts = [];
+      let from = bodyStart;
+      for (const at of starts) {
+        parts.push(bytes.subarray(from, at), check);
+        from = at;
+      }
+      parts.push(bytes.subarray(from, bodyEnd));
+      const length = parts.reduce((n, p) => n + p.length, 0);
+      bodies.push(Uint8Array.from(encodeU32(length)), ...parts);
+      r.at = bodyEnd;
+    }
+    const content = [Uint8Array.from(encodeU32(count)), ...bodies];
+    const contentLength = content.reduce((n, p) => n + p.length, 0);
+    out.push(Uint8Array.from([id, ...encodeU32(contentLength)]), ...content);
+  }
+  const result = new Uint8Array(out.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of out) {
+    result.set(part, at);
+    at += part.length;
+  }
+  return result;
+}
