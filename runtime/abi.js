@@ -22,7 +22,7 @@ export class TaskExit extends Error {
 
 import { readInput } from './console-input.js';
 import { addPreemptionPoints } from './preempt.js';
-import { ENOEXEC, UserRestart, abiProblem, memoryImport } from './user-abi.js';
+import { ENOENT, ENOEXEC, UserRestart, abiProblem, memoryImport } from './user-abi.js';
 
 const WASM_PAGE = 65536;
 const FUTEX_OP_ANDN = 3; // the order of FUTEX_OP_SET, ADD, OR, ANDN, XOR: 0 to 4
@@ -82,11 +82,18 @@ export function readCString(memory, address) {
  * @property {WebAssembly.Instance|null} kernel  this thread's kernel instance, once created
  * @property {UserProgram|null} user     the task's user program: its memory is what copy_*_user see
  * @property {UserProgram|null} pending  a program loaded by exec, until the exec commits to it
- * @property {Map<string, WebAssembly.Module>} modules  compiled programs by fingerprint, shared by the machine
+ * @property {Map<string, CompiledProgram>} modules  compiled programs by fingerprint and by file key, shared by the machine
+ * @property {{bytes: Uint8Array, length: number}|null} image  a program arriving from exec_chunk
  * @property {number} kernelTop         the kernel's stack pointer while the task is in user space
  * @property {number[]} kernelStacks     the kernel's stack pointer at each signal handler call, innermost last
  * @property {object|null} next          what to start on the next return to user space:
  *                                       {program, sp} after exec, {clone: {module, memory, sp}} for a clone child
+ */
+
+/**
+ * @typedef {object} CompiledProgram
+ * @property {WebAssembly.Module} module
+ * @property {{min: number, max: number, shared: boolean}|null} limits  of its memory import
  */
 
 /**
@@ -121,6 +128,31 @@ export function kernelImports(ctx) {
     k.set(bytes, buf);
     k[buf + bytes.length] = 0;
     return bytes.length;
+  }
+
+  /** @param {string} key @param {CompiledProgram} program */
+  function remember(key, program) {
+    ctx.modules.set(key, program);
+    ctx.post({ kind: 'module', key, program });
+  }
+
+  /**
+   * A new instance of a program for exec, in a memory of its own: 0 or -ENOEXEC.
+   * @param {CompiledProgram} program
+   */
+  function instantiateProgram({ module, limits }) {
+    if (abiProblem(module, limits)) return -ENOEXEC;
+    try {
+      const memory = new WebAssembly.Memory({ initial: limits.min, maximum: limits.max, shared: true });
+      const instance = new WebAssembly.Instance(module, {
+        env: { memory },
+        linux: { syscall: ctx.kernel.exports.syscall },
+      });
+      ctx.pending = { module, memory, instance, maxBytes: limits.max * WASM_PAGE };
+      return 0;
+    } catch {
+      return -ENOEXEC;
+    }
   }
 
   return {
@@ -161,26 +193,32 @@ export function kernelImports(ctx) {
     task_exit() {
       throw new TaskExit();
     },
-    exec_load(image, size) {
-      const bytes = kernel().slice(image, image + size);
-      const limits = memoryImport(bytes);
+    exec_cached(keyAddress) {
+      const program = ctx.modules.get(`file:${readCString(ctx.memory, keyAddress)}`);
+      return program ? instantiateProgram(program) : -ENOENT;
+    },
+    exec_begin(size) {
+      ctx.image = { bytes: new Uint8Array(size), length: 0 };
+    },
+    exec_chunk(buf, len) {
+      ctx.image.bytes.set(kernel().subarray(buf, buf + len), ctx.image.length);
+      ctx.image.length += len;
+    },
+    exec_load(keyAddress) {
+      const { bytes } = ctx.image;
+      ctx.image = null;
+      const fileKey = `file:${readCString(ctx.memory, keyAddress)}`;
       try {
-        // Each distinct program is compiled once per machine.
+        // Each distinct program is compiled once per machine, whatever
+        // file it comes from.
         const key = fingerprint(bytes);
-        let module = ctx.modules.get(key);
-        if (!module) {
-          module = new WebAssembly.Module(withPreemptionPoints(bytes));
-          ctx.modules.set(key, module);
-          ctx.post({ kind: 'module', key, module });
+        let program = ctx.modules.get(key);
+        if (!program) {
+          program = { module: new WebAssembly.Module(withPreemptionPoints(bytes)), limits: memoryImport(bytes) };
+          remember(key, program);
         }
-        if (abiProblem(module, limits)) return -ENOEXEC;
-        const memory = new WebAssembly.Memory({ initial: limits.min, maximum: limits.max, shared: true });
-        const instance = new WebAssembly.Instance(module, {
-          env: { memory },
-          linux: { syscall: ctx.kernel.exports.syscall },
-        });
-        ctx.pending = { module, memory, instance, maxBytes: limits.max * WASM_PAGE };
-        return 0;
+        remember(fileKey, program);
+        return instantiateProgram(program);
       } catch {
         return -ENOEXEC;
       }

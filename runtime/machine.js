@@ -68,7 +68,7 @@ export class Machine {
     this.pool = [];
     /** @type {Map<number, object>} user programs of clone children not started yet */
     this.clones = new Map();
-    /** @type {Map<string, WebAssembly.Module>} every program compiled so far, by fingerprint */
+    /** @type {Map<string, object>} every program compiled so far, by fingerprint and file key (abi.js) */
     this.modules = new Map();
     /** @type {Map<HostThread, WebAssembly.Memory>} the memory of the program each thread runs */
     this.programs = new Map();
@@ -157,7 +157,7 @@ export class Machine {
         this.programs.set(thread, message.memory);
         break;
       case 'module':
-        this.modules.set(message.key, message.module);
+        this.modules.set(message.key, message.program);
         break;
       case 'clone':
         this.clones.set(message.task, message.user);

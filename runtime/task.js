@@ -23,7 +23,7 @@ import { NR_EXIT, NR_EXIT_GROUP, SIGILL, SIGSEGV, UserRestart } from './user-abi
  * @property {number} task              task_struct address; 0 for the boot thread
  * @property {Uint8Array|null} initrd   boot thread only
  * @property {object|null} user         a clone child's user program: {module, memory, maxBytes, sp}
- * @property {Map<string, WebAssembly.Module>} modules  programs compiled so far
+ * @property {Map<string, object>} modules  programs compiled so far (abi.js CompiledProgram)
  */
 
 const NO_ARGS = [0n, 0n, 0n, 0n, 0n];
@@ -79,6 +79,7 @@ export function prepareTask(machine, post, writeConsole) {
     kernel: null,
     user: null,
     pending: null,
+    image: null,
     next: null,
     kernelTop: 0,
     kernelStacks: [],
@@ -130,7 +131,7 @@ export function runTask(ctx, start) {
     if (error instanceof TaskExit) {
       // An idle thread must not keep the dead task's program and memory
       // alive until it runs another task.
-      Object.assign(ctx, { user: null, pending: null, next: null, modules: null, initrd: null });
+      Object.assign(ctx, { user: null, pending: null, image: null, next: null, modules: null, initrd: null });
       post({ kind: 'exit', task: start.task });
       return;
     }

@@ -13,6 +13,7 @@
 // A clone child starts on the stack it was given, where its parent's libc
 // put the function to run and its argument: [sp] = fn, [sp + 4] = arg.
 
+export const ENOENT = 2;
 export const ENOEXEC = 8;
 export const NR_EXIT = 93;
 export const NR_EXIT_GROUP = 94;

@@ -20,6 +20,8 @@ from linuxwasm.paths import BUILD, PACKAGES
 BUSYBOX_WASM = BUILD / "busybox.wasm"
 # Where each applet is installed, one path per line (/bin/ls, /usr/bin/seq, ...).
 BUSYBOX_LINKS = BUILD / "busybox.links"
+# BusyBox's testsuite/ and the .config it reads, as built.
+TESTSUITE = BUILD / "busybox-testsuite"
 CONFIG = PACKAGES / "busybox" / "config"
 DISABLED = PACKAGES / "busybox" / "disabled-applets"
 
@@ -108,10 +110,14 @@ def build(report: commands.Report = lambda line: None) -> Path:
         with tarfile.open(work / name, "w") as tar:
             tar.add(tree / "busybox", arcname="busybox.wasm")
             tar.add(tree / "busybox.links", arcname="busybox.links")
+            # BusyBox's own tests, run in the guest (tests/test_busybox_testsuite.py).
+            tar.add(tree / "testsuite", arcname=f"{TESTSUITE.name}/testsuite")
+            tar.add(tree / ".config", arcname=f"{TESTSUITE.name}/.config")
         artifacts.store(work / name, name)
 
     stamp = BUILD / ".busybox-artifact"
     if not stamp.exists() or stamp.read_text() != name or not BUSYBOX_WASM.exists():
+        shutil.rmtree(TESTSUITE, ignore_errors=True)
         with tarfile.open(artifact) as tar:
             tar.extractall(BUILD, filter="data")
         stamp.write_text(name)

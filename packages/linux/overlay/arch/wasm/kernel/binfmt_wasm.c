@@ -19,6 +19,7 @@
 
 #define WASM_MAGIC	"\0asm\x01\0\0\0"	/* magic and version 1 */
 #define WASM_MAX_SIZE	(64 << 20)
+#define WASM_CHUNK	(4 * PAGE_SIZE)
 
 /*
  * The start of the process's stack, as on other NOMMU ports: argc, the
@@ -77,26 +78,53 @@ static int create_wasm_tables(struct linux_binprm *bprm, unsigned long *sp_locat
 	return 0;
 }
 
+/*
+ * Hand the program to the host. A program it has compiled already is
+ * known by its file's identity and version: no need to read it again.
+ * Otherwise it goes over in pieces, never needing the whole file in
+ * contiguous kernel memory.
+ */
+static int wasm_load_program(struct file *file)
+{
+	struct inode *inode = file_inode(file);
+	loff_t size = i_size_read(inode), pos = 0;
+	char key[96];
+	void *chunk;
+	int ret;
+
+	snprintf(key, sizeof(key), "%u:%lu:%lld.%ld:%lld", inode->i_sb->s_dev, inode->i_ino,
+		 (long long)inode->i_ctime.tv_sec, inode->i_ctime.tv_nsec, (long long)size);
+	ret = wasm_host_exec_cached(key);
+	if (ret != -ENOENT)
+		return ret;
+	if (size > WASM_MAX_SIZE)
+		return -EFBIG;
+	chunk = kmalloc(WASM_CHUNK, GFP_KERNEL);
+	if (!chunk)
+		return -ENOMEM;
+	wasm_host_exec_begin(size);
+	while (pos < size) {
+		ssize_t got = kernel_read(file, chunk, min_t(loff_t, WASM_CHUNK, size - pos), &pos);
+
+		if (got <= 0) {
+			kfree(chunk);
+			return got < 0 ? got : -EIO;
+		}
+		wasm_host_exec_chunk(chunk, got);
+	}
+	kfree(chunk);
+	return wasm_host_exec_load(key);
+}
+
 static int load_wasm_binary(struct linux_binprm *bprm)
 {
-	loff_t size, pos = 0;
 	unsigned long sp;
-	void *image;
-	ssize_t got;
 	int ret;
 
 	if (memcmp(bprm->buf, WASM_MAGIC, sizeof(WASM_MAGIC) - 1))
 		return -ENOEXEC;
 
-	size = i_size_read(file_inode(bprm->file));
-	if (size > WASM_MAX_SIZE)
-		return -EFBIG;
-	image = kvmalloc(size, GFP_KERNEL);
-	if (!image)
-		return -ENOMEM;
-	got = kernel_read(bprm->file, image, size, &pos);
-	ret = got == size ? wasm_host_exec_load(image, size) : (got < 0 ? got : -EIO);
-	kvfree(image);
+	ret = wasm_load_program(bprm->file);
 	if (ret)
 		return ret;
 

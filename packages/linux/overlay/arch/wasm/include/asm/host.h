@@ -72,8 +72,13 @@ void __noreturn wasm_host_task_exit(void) __host_import(task_exit);
 unsigned int wasm_host_backtrace(char *buf, unsigned int size) __host_import(backtrace);
 
 /*
- * User programs. exec_load: compile, check and instantiate a program for
- * the current task, in a memory of its own (0 or -ENOEXEC). exec_commit:
+ * User programs. The host compiles each program once per machine and
+ * knows it by the key of its file (device, inode, change time, size).
+ * exec_cached: instantiate the program of that key for the current task,
+ * in a memory of its own (0, -ENOEXEC, or -ENOENT if the key is new).
+ * Otherwise the file's bytes go over in pieces (exec_begin with the size,
+ * exec_chunk) and exec_load compiles, checks and instantiates them (0 or
+ * -ENOEXEC), remembering them under the key. exec_commit:
  * past the point of no return, make that memory the task's user memory;
  * returns the program's initial stack pointer. exec_start: the program
  * starts with this stack pointer on the next return to user space.
@@ -85,7 +90,10 @@ unsigned int wasm_host_backtrace(char *buf, unsigned int size) __host_import(bac
  * on the stack sp. user_restart: leave the user program that made the
  * system call in progress (exec replaced it); does not return.
  */
-int wasm_host_exec_load(const void *image, unsigned long size) __host_import(exec_load);
+int wasm_host_exec_cached(const char *key) __host_import(exec_cached);
+void wasm_host_exec_begin(unsigned long size) __host_import(exec_begin);
+void wasm_host_exec_chunk(const void *buf, unsigned long len) __host_import(exec_chunk);
+int wasm_host_exec_load(const char *key) __host_import(exec_load);
 unsigned long wasm_host_exec_commit(void) __host_import(exec_commit);
 void wasm_host_exec_start(unsigned long sp) __host_import(exec_start);
 unsigned long wasm_host_user_grow(unsigned long size) __host_import(user_grow);
