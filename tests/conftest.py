@@ -26,3 +26,17 @@ def boot_program(kernel_image: Path, tmp_path: Path, source: str, libc: bool = F
     initramfs = guest.build(source, tmp_path / "initramfs.cpio.gz", libc=libc)
     return boot(runner.RunOptions(kernel=kernel_image, initramfs=initramfs, timeout=timeout),
                 timeout=timeout + 30)
+
+
+_SUMMARY: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def testsuite_summary() -> list[str]:
+    """Lines for the end of the test run (counts of a testsuite run in the guest)."""
+    return _SUMMARY
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    for line in _SUMMARY:
+        terminalreporter.write_line(line)

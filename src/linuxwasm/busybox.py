@@ -24,8 +24,30 @@ BUSYBOX_LINKS = BUILD / "busybox.links"
 TESTSUITE = BUILD / "busybox-testsuite"
 CONFIG = PACKAGES / "busybox" / "config"
 DISABLED = PACKAGES / "busybox" / "disabled-applets"
+KNOWN_FAILURES = PACKAGES / "busybox" / "testsuite-known-failures"
 
 _SETTING = re.compile(r"^(?:(CONFIG_\w+)=.*|# (CONFIG_\w+) is not set)$")
+
+
+def testsuite_files() -> list[tuple[Path, str]]:
+    """BusyBox's testsuite as (host file, guest path): runtest runs in
+    /opt/busybox/testsuite and looks for busybox and .config one folder up."""
+    files = [(path, "/opt/busybox/" + path.relative_to(TESTSUITE).as_posix())
+             for path in sorted(TESTSUITE.rglob("*")) if path.is_file()]
+    return files + [(BUSYBOX_WASM, "/opt/busybox/busybox")]
+
+
+def known_failures(path: Path = KNOWN_FAILURES) -> dict[str, str]:
+    """Cases of the testsuite known to fail here, each with its reason ("name -- reason" lines)."""
+    cases = {}
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        name, sep, reason = line.partition(" -- ")
+        if not sep or not reason.strip():
+            raise LinuxWasmError(f"{path}:{number}: expected 'case name -- reason'")
+        cases[name.strip()] = reason.strip()
+    return cases
 
 
 def disabled_applets(path: Path = DISABLED) -> dict[str, str]:
