@@ -1,8 +1,10 @@
 """linuxwasm bench: the system against native, as ratios from one run.
 
 The same C benchmark (guest/bench.c) is built with musl for the guest and
-with the host's cc natively; both run now, on this machine. Boot time and
-idle host memory are measured on the host, around the Node process.
+with the host's cc natively, and the same BusyBox (same configuration) for
+the guest and natively with gcc, for the shell loop; both sides run now,
+on this machine. Boot times and idle host memory are measured on the
+host, around the Node process.
 """
 
 import shutil
@@ -10,10 +12,12 @@ import statistics
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from linuxwasm import guest, runner
+from linuxwasm import busybox, guest, runner, system
+from linuxwasm.machine import Machine
 from linuxwasm.errors import LinuxWasmError
 from linuxwasm.paths import BUILD, GUEST
 
@@ -80,6 +84,53 @@ def boot_times(kernel: Path, runs: int = 5) -> list[float]:
     return times
 
 
+PROMPT = b"root@linuxwasm:~# "
+SHELL_LOOP = "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done"
+
+
+def prompt_times(kernel: Path, runs: int = 5) -> list[float]:
+    """Seconds from starting Node to the login shell's first prompt on the console."""
+    cmd = runner.node_command(runner.RunOptions(kernel=kernel, initramfs=system.build(), timeout=60))
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL)
+        assert proc.stdout is not None
+        seen = b""
+        while PROMPT not in seen and (chunk := proc.stdout.read1(4096)):
+            seen += chunk
+        elapsed = time.perf_counter() - start
+        proc.kill()
+        proc.wait()
+        if PROMPT not in seen:
+            raise LinuxWasmError("boot benchmark: no shell prompt")
+        times.append(elapsed)
+    return times
+
+
+def _timed(run: Callable[[str], object], command: str) -> float:
+    """Seconds command takes, less what an empty command takes (median of 3 each)."""
+    def median(cmd: str) -> float:
+        samples = []
+        for _ in range(3):
+            start = time.perf_counter()
+            run(cmd)
+            samples.append(time.perf_counter() - start)
+        return statistics.median(samples)
+    return median(command) - median("true")
+
+
+def shell_loop(kernel: Path) -> tuple[float, float]:
+    """The same hush loop in the guest and in the same BusyBox built natively, in ms."""
+    native = busybox.build_native()
+    native_ms = _timed(lambda cmd: subprocess.run([str(native), "hush", "-c", cmd], check=True),
+                       SHELL_LOOP) * 1000
+    with Machine(kernel, system.build()) as machine:
+        guest_ms = _timed(lambda cmd: machine.run(cmd, timeout=120), SHELL_LOOP) * 1000
+    return guest_ms, native_ms
+
+
 def idle_rss_mib(kernel: Path, work: Path) -> float:
     """Resident memory of the Node process of a booted, idle machine."""
     initramfs = guest.build("echo-init.c", work / "echo.cpio.gz", libc=True)
@@ -104,9 +155,13 @@ def run(kernel: Path) -> tuple[list[Result], list[float]]:
         work = Path(tmp)
         native, guest_values = _native(work), _guest(kernel, work)
         boots = boot_times(kernel)
+        prompts = prompt_times(kernel)
+        loop_guest, loop_native = shell_loop(kernel)
         rss = idle_rss_mib(kernel, work)
     results = [
         Result("boot to the first line of /init", statistics.median(boots), None, "s", "< 0.5 s"),
+        Result("boot to the shell prompt", statistics.median(prompts), None, "s", "< 0.5 s"),
+        Result("hush loop, 20000 iterations", loop_guest, loop_native, "ms", "<= 1.5x native"),
         Result("getppid(), per call", guest_values["getppid"][0], native["getppid"][0], "ns",
                "< 500 ns"),
         Result("posix_spawn + waitpid, median", guest_values["spawn"][0], native["spawn"][0], "us",

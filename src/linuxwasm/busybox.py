@@ -11,6 +11,8 @@ import os
 import re
 import shutil
 import tarfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from linuxwasm import artifacts, commands, musl, recipes, sources, toolchain
@@ -37,17 +39,29 @@ def testsuite_files() -> list[tuple[Path, str]]:
     return files + [(BUSYBOX_WASM, "/opt/busybox/busybox")]
 
 
-def known_failures(path: Path = KNOWN_FAILURES) -> dict[str, str]:
-    """Cases of the testsuite known to fail here, each with its reason ("name -- reason" lines)."""
-    cases = {}
+@dataclass(frozen=True)
+class KnownFailures:
+    """packages/busybox/testsuite-known-failures: cases that fail here, and
+    applets whose tests are not run at all, each with its reason."""
+
+    cases: dict[str, str]
+    applets: dict[str, str]
+
+
+def known_failures(path: Path = KNOWN_FAILURES) -> KnownFailures:
+    """Read "case name -- reason" and "applet NAME -- reason" lines."""
+    known = KnownFailures({}, {})
     for number, line in enumerate(path.read_text().splitlines(), start=1):
         if not line.strip() or line.startswith("#"):
             continue
         name, sep, reason = line.partition(" -- ")
         if not sep or not reason.strip():
             raise LinuxWasmError(f"{path}:{number}: expected 'case name -- reason'")
-        cases[name.strip()] = reason.strip()
-    return cases
+        if name.startswith("applet "):
+            known.applets[name.removeprefix("applet ").strip()] = reason.strip()
+        else:
+            known.cases[name.strip()] = reason.strip()
+    return known
 
 
 def disabled_applets(path: Path = DISABLED) -> dict[str, str]:
@@ -94,6 +108,39 @@ def _check_disabled(default: set[str], built: set[str], disabled: dict[str, str]
         raise LinuxWasmError(f"{DISABLED} lists applets that are built: {', '.join(still_built)}")
 
 
+def _configure(run: Callable[..., None], tree: Path) -> None:
+    """defconfig, our settings, the disabled applets; checks the list."""
+    run("defconfig", what="BusyBox defconfig")
+    (tree / "busybox.links").unlink(missing_ok=True)
+    run("busybox.links", what="BusyBox applets of defconfig")
+    default = _applets(tree / "busybox.links")
+    disabled = disabled_applets()
+    _apply_settings(tree / ".config", CONFIG.read_text().splitlines()
+                    + [f"# {_applet_symbol(a)} is not set" for a in disabled])
+    run("oldconfig", what="BusyBox config")
+    (tree / "busybox.links").unlink(missing_ok=True)
+    run("busybox.links", what="BusyBox applets")
+    _check_disabled(default, _applets(tree / "busybox.links"), disabled)
+    # The objects depend on the configuration: build from clean (ccache
+    # keeps that cheap).
+    run("clean", what="BusyBox clean")
+
+
+def _prepare(recipe: recipes.Recipe, work: Path, report: commands.Report,
+             make: list[str]) -> tuple[Path, Callable[..., None]]:
+    """The source tree in work/src, and a function that runs make there."""
+    tree, log = work / "src", work / "build.log"
+    work.mkdir(parents=True, exist_ok=True)
+    log.write_text("")
+    report(f"preparing {tree}")
+    sources.prepare_tree(recipe, tree)
+    env = toolchain.build_env()
+
+    def run(*args: str, what: str) -> None:
+        commands.run([*make, *args], what=what, log=log, report=report, cwd=tree, env=env)
+    return tree, run
+
+
 def build(report: commands.Report = lambda line: None) -> Path:
     """Build BusyBox if any input changed; return build/busybox.wasm."""
     compiler = musl.build(report)
@@ -102,31 +149,9 @@ def build(report: commands.Report = lambda line: None) -> Path:
     artifact = artifacts.path(name)
     if not artifact.exists():
         work = BUILD / "busybox"
-        tree, log = work / "src", work / "build.log"
-        work.mkdir(parents=True, exist_ok=True)
-        log.write_text("")
-        report("preparing the BusyBox source tree")
-        sources.prepare_tree(recipe, tree)
-        env = toolchain.build_env()
-        make = ["make", f"CC={compiler}", f"AR={toolchain.LLVM_AR}", "HOSTCC=gcc", "SKIP_STRIP=y"]
-
-        def run(*args: str, what: str) -> None:
-            commands.run([*make, *args], what=what, log=log, report=report, cwd=tree, env=env)
-
-        run("defconfig", what="BusyBox defconfig")
-        (tree / "busybox.links").unlink(missing_ok=True)
-        run("busybox.links", what="BusyBox applets of defconfig")
-        default = _applets(tree / "busybox.links")
-        disabled = disabled_applets()
-        _apply_settings(tree / ".config", CONFIG.read_text().splitlines()
-                        + [f"# {_applet_symbol(a)} is not set" for a in disabled])
-        run("oldconfig", what="BusyBox config")
-        (tree / "busybox.links").unlink(missing_ok=True)
-        run("busybox.links", what="BusyBox applets")
-        _check_disabled(default, _applets(tree / "busybox.links"), disabled)
-        # BusyBox's objects depend on the configuration but not on the
-        # sysroot: build from clean (ccache keeps that cheap).
-        run("clean", what="BusyBox clean")
+        tree, run = _prepare(recipe, work, report, ["make", f"CC={compiler}", f"AR={toolchain.LLVM_AR}",
+                                                    "HOSTCC=gcc", "SKIP_STRIP=y"])
+        _configure(run, tree)
         run(f"-j{os.cpu_count() or 1}", "busybox", what="BusyBox build")
         run("busybox.links", what="BusyBox applets")
         with tarfile.open(work / name, "w") as tar:
@@ -144,3 +169,18 @@ def build(report: commands.Report = lambda line: None) -> Path:
             tar.extractall(BUILD, filter="data")
         stamp.write_text(name)
     return BUSYBOX_WASM
+
+
+def build_native(report: commands.Report = lambda line: None) -> Path:
+    """The same BusyBox, same configuration, built for this machine with
+    gcc: what `linuxwasm bench` compares the guest's shell against."""
+    recipe = recipes.load("busybox")
+    name = f"busybox-native-{artifacts.key(recipe, [Path(__file__), CONFIG, DISABLED])}"
+    artifact = artifacts.path(name)
+    if not artifact.exists():
+        tree, run = _prepare(recipe, BUILD / "busybox-native", report,
+                             ["make", "CC=gcc", "HOSTCC=gcc", "SKIP_STRIP=y"])
+        _configure(run, tree)
+        run(f"-j{os.cpu_count() or 1}", "busybox", what="native BusyBox build")
+        artifacts.store(tree / "busybox", name).chmod(0o755)
+    return artifact
