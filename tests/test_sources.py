@@ -389,6 +389,15 @@ def test_sync_overlay_copies_shared_files_from_the_tree(tmp_path):
     assert (tree / "arch/new/common.h").exists()
 
 
+def _with_debian(kernel_like: dict, tmp_path: Path, files: dict[str, bytes]) -> Recipe:
+    """The kernel-like recipe with a Debian packaging tarball of these files."""
+    packaging = tar_xz(files)
+    tarball = tmp_path / "pool" / "thing_1.0-1.debian.tar.xz"
+    tarball.write_bytes(packaging)
+    return dataclasses.replace(kernel_like["recipe"],
+                               debian=DebianPatches(url=tarball.as_uri(), sha256=sha(packaging)))
+
+
 def test_prepare_tree_applies_debian_series_first(kernel_like: dict, tmp_path: Path) -> None:
     """Debian's patches go in the order of their series file, before ours."""
     debian_patch = PATCH.format(word="debian")
@@ -400,14 +409,11 @@ def test_prepare_tree_applies_debian_series_first(kernel_like: dict, tmp_path: P
 -debian
 +ours
 """
-    packaging = tar_xz({"debian/patches/series": b"# comment\n\nfirst.patch\n",
-                        "debian/patches/first.patch": debian_patch.encode(),
-                        "debian/patches/unlisted.patch": b"not a patch\n"})
-    tarball = tmp_path / "pool" / "thing_1.0-1.debian.tar.xz"
-    tarball.write_bytes(packaging)
+    recipe = _with_debian(kernel_like, tmp_path, {
+        "debian/patches/series": b"# comment\n\nfirst.patch\n",
+        "debian/patches/first.patch": debian_patch.encode(),
+        "debian/patches/unlisted.patch": b"not a patch\n"})
     kernel_like["patch"].write_text(ours)
-    recipe = dataclasses.replace(kernel_like["recipe"],
-                                 debian=DebianPatches(url=tarball.as_uri(), sha256=sha(packaging)))
     tree = kernel_like["tree"]
     assert prepare_tree(recipe, tree) is True
     assert (tree / "hello.txt").read_text() == "hello\nours\n"
@@ -415,10 +421,6 @@ def test_prepare_tree_applies_debian_series_first(kernel_like: dict, tmp_path: P
 
 
 def test_prepare_tree_debian_without_series(kernel_like: dict, tmp_path: Path) -> None:
-    packaging = tar_xz({"debian/control": b"Source: thing\n"})
-    tarball = tmp_path / "pool" / "thing_1.0-1.debian.tar.xz"
-    tarball.write_bytes(packaging)
-    recipe = dataclasses.replace(kernel_like["recipe"],
-                                 debian=DebianPatches(url=tarball.as_uri(), sha256=sha(packaging)))
+    recipe = _with_debian(kernel_like, tmp_path, {"debian/control": b"Source: thing\n"})
     with pytest.raises(LinuxWasmError, match="no debian/patches/series"):
         prepare_tree(recipe, kernel_like["tree"])

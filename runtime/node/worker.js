@@ -4,7 +4,6 @@
 // share, then one task at a time; the thread keeps one kernel instance for
 // all of them.
 import { writeSync } from 'node:fs';
-import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import { prepareTask, runTask } from '../task.js';
 
@@ -32,8 +31,9 @@ const post = (message) => parentPort.postMessage(message);
 let ctx = null;
 let tasks = 0;
 // Each finished task leaves a process memory for the collector, which a
-// thread that allocates little runs too seldom (main.js exposes gc).
-const gc = runInNewContext('gc');
+// thread that allocates little runs too seldom (main.js sets --expose-gc
+// before it starts any thread).
+const { gc } = globalThis;
 const GC_EVERY_TASKS = 8;
 
 parentPort.on('message', (message) => {

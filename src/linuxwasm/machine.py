@@ -137,7 +137,8 @@ class Machine:
         After timeout seconds the command's process group is killed and
         CommandTimeout raised; the machine stays usable.
         """
-        id_ = self._send("run", payload=command.encode())
+        payload = command.encode()
+        id_ = self._send("run", len(payload), payload=payload)
         out, err = bytearray(), bytearray()
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
@@ -165,14 +166,16 @@ class Machine:
         """Create or replace a guest file (its folder must exist)."""
         if isinstance(data, str):
             data = data.encode()
-        self._send("put", mode, payload=path.encode() + b"\0" + data, length_last=True)
+        payload = path.encode() + b"\0" + data
+        self._send("put", mode, len(payload), payload=payload)
         message = self._next(None, f"writing {path}")
         if message.kind != "done":
             self._unexpected(message, "put")
 
     def read_file(self, path: str) -> bytes:
         """The contents of a regular guest file."""
-        self._send("get", payload=path.encode())
+        payload = path.encode()
+        self._send("get", len(payload), payload=payload)
         message = self._next(None, f"reading {path}")
         if message.kind != "data":
             self._unexpected(message, "get")
@@ -185,24 +188,16 @@ class Machine:
             raise MachineError("the machine is not running (use start() or a with block)")
         return self._process
 
-    def _send(self, kind: str, *words: int, payload: bytes = b"", id_: int | None = None,
-              length_last: bool = False) -> int:
-        """Send a request: words, then the payload's length (after them if length_last)."""
+    def _send(self, kind: str, *words: int, payload: bytes = b"", id_: int | None = None) -> int:
+        """Send a request "KIND ID WORDS..." and its payload; returns its id."""
         process = self._require()
         id_ = next(self._ids) if id_ is None else id_
-        if kind == "kill":
-            data = agent.encode(kind, id_, *words)
-        elif length_last:
-            data = agent.encode(kind, id_, *words, len(payload), payload=payload)
-        else:
-            data = agent.encode(kind, id_, len(payload), *words, payload=payload)
         try:
             assert process.stdin is not None
-            process.stdin.write(data)
+            process.stdin.write(agent.encode(kind, id_, *words, payload=payload))
             process.stdin.flush()
         except OSError:
-            self._next(1.0, kind)  # reports why the machine went away
-            raise MachineError("the machine stopped") from None
+            raise MachineError(f"the machine stopped: {self._why_stopped()}") from None
         return id_
 
     def _next(self, timeout: float | None, what: str) -> agent.Message:

@@ -7,7 +7,9 @@ machine itself failed, as `timeout` and `docker run` do).
 
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from linuxwasm import copies, system
 from linuxwasm.errors import LinuxWasmError
@@ -17,10 +19,11 @@ EXIT_TIMEOUT = 124
 EXIT_MACHINE_FAILED = 125
 
 
-def _write(stream: "object") -> "object":
+def _write(stream: BinaryIO) -> Callable[[bytes], None]:
+    """Output as it comes, unbuffered."""
     def write(data: bytes) -> None:
-        stream.buffer.write(data)  # type: ignore[attr-defined]
-        stream.buffer.flush()  # type: ignore[attr-defined]
+        stream.write(data)
+        stream.flush()
     return write
 
 
@@ -31,8 +34,8 @@ def run(command: str, kernel: Path, initramfs: Path, copy_in: list[copies.Copy],
         try:
             with Machine(kernel, image, memory_mib=memory_mib, verbose=verbose) as machine:
                 try:
-                    result = machine.run(command, timeout or None, on_stdout=_write(sys.stdout),
-                                         on_stderr=_write(sys.stderr))
+                    result = machine.run(command, timeout or None, on_stdout=_write(sys.stdout.buffer),
+                                         on_stderr=_write(sys.stderr.buffer))
                 except CommandTimeout as e:
                     print(f"linuxwasm: {e}", file=sys.stderr)
                     return EXIT_TIMEOUT
