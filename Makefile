@@ -1,27 +1,37 @@
 # linuxwasm: two commands on a fresh Debian 12 machine.
-#   make run    install what is missing, build, boot in this terminal
+#   make run    install what is missing, build, serve the page (Linux in a browser tab)
 #   make test   install what is missing, build, run every test
+#   make shell  the same system in this terminal
 # Everything is cached: a second run rebuilds only what changed.
 
 APT_PACKAGES := clang-19 lld-19 llvm-19 libclang-rt-19-dev-wasm32 ccache wabt \
                 cpio bc flex bison make patch xz-utils python3-venv nodejs
+# The browser tests drive Debian's Chromium.
+APT_TEST_PACKAGES := chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: all deps build run test clean
+.PHONY: all deps test-deps build run shell test clean
 
 all: build
 
 # Debian packages: installed only if one is missing, so that a machine
 # with everything in place needs neither root nor the network.
-deps: $(STAMP)
-	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+define apt_install
+	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing:" $$missing; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
+endef
+
+deps: $(STAMP)
+	$(call apt_install,$(APT_PACKAGES))
+
+test-deps: deps
+	$(call apt_install,$(APT_TEST_PACKAGES))
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -32,9 +42,12 @@ build: deps
 	$(VENV)/bin/linuxwasm build
 
 run: build
+	$(VENV)/bin/linuxwasm serve
+
+shell: build
 	$(VENV)/bin/linuxwasm run
 
-test: build
+test: build test-deps
 	$(VENV)/bin/pytest
 
 clean:

@@ -7,10 +7,12 @@ export const IRQ_TIMER = 1;
 export const IRQ_CONSOLE = 2;
 export const IRQ_AGENT = 3;
 export const IRQ_RESIZE = 4;
+export const IRQ_LOG = 5;
 
 /** The host's terminals (hvc vterm numbers, arch/wasm/kernel/console.c). */
 export const VT_CONSOLE = 0;
 export const VT_AGENT = 1;
+export const VT_LOG = 2;
 
 /** Thrown to leave a task's thread: the task is dead or the machine halted. */
 export class TaskExit extends Error {

@@ -1,5 +1,8 @@
 """The command line: errors are one line and a non-zero status."""
 
+import json
+import socket
+
 from linuxwasm import cli
 
 
@@ -66,3 +69,31 @@ def test_run_c_copy_errors_are_one_line(tmp_path, kernel_image, capsys):
     r = _run_c("--copy-out", f"/nonexistent:{tmp_path}/y", "-c", "true")
     assert r.returncode == 1
     assert r.stderr.strip() == "linuxwasm: --copy-out /nonexistent: /nonexistent: No such file or directory"
+
+
+def test_export_writes_a_site_and_refuses_a_foreign_folder(tmp_path, kernel_image, capsys):
+    target = tmp_path / "site"
+    assert cli.main(["export", str(target)]) == 0
+    manifest = json.loads((target / "site.json").read_text())
+    assert (target / manifest["kernel"]["path"]).stat().st_size == manifest["kernel"]["size"]
+    assert (target / "vendor" / "xterm.js").is_file()
+    assert cli.main(["export", str(target)]) == 0  # an earlier export is rewritten
+
+    foreign = tmp_path / "documents"
+    foreign.mkdir()
+    (foreign / "thesis.txt").write_text("keep me")
+    capsys.readouterr()
+    assert cli.main(["export", str(foreign)]) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("linuxwasm: ") and "not writing into it" in error and "\n" not in error
+    assert sorted(p.name for p in foreign.iterdir()) == ["thesis.txt"]
+
+
+def test_serve_on_a_busy_port_is_one_line(kernel_image, capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        capsys.readouterr()
+        assert cli.main(["serve", "--port", str(port)]) == 1
+    assert capsys.readouterr().err.strip().endswith(f"cannot listen on 127.0.0.1:{port}: Address already in use")

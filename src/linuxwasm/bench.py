@@ -4,19 +4,21 @@ The same C benchmark (guest/bench.c) is built with musl for the guest and
 with the host's cc natively, and the same BusyBox (same configuration) for
 the guest and natively with gcc, for the shell loop; both sides run now,
 on this machine. Boot times and idle host memory are measured on the
-host, around the Node process.
+host, around the Node process; the page's, in Debian's headless Chromium
+against `linuxwasm serve` (skipped, with the reason, where it cannot run).
 """
 
 import shutil
 import statistics
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from linuxwasm import busybox, guest, runner, system
+from linuxwasm import browser, busybox, guest, runner, server, system
 from linuxwasm.machine import Machine
 from linuxwasm.errors import LinuxWasmError
 from linuxwasm.paths import BUILD, GUEST
@@ -150,7 +152,43 @@ def idle_rss_mib(kernel: Path, work: Path) -> float:
     return rss_kib / 1024
 
 
-def run(kernel: Path) -> tuple[list[Result], list[float]]:
+@dataclass(frozen=True)
+class PageFigures:
+    boots: list[float]  # seconds from navigation to the prompt, each a cold load
+    cold_bytes: int     # sent by the server for a first load, headers included
+    reload_bytes: int   # sent for a reload of the same page, after the prompt
+
+
+def page_figures(site_root: Path, runs: int = 5) -> PageFigures:
+    """The page in headless Chromium, from `linuxwasm serve` on this machine."""
+    httpd = server.open_server(site_root, port=0)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = server.url_of(httpd)
+    boots, cold, reload = [], 0, 0
+    try:
+        with browser.chromium() as chromium:
+            for run in range(runs):
+                context = chromium.new_context()  # an empty cache: a cold load
+                page = context.new_page()
+                sent_before = httpd.bytes_sent
+                page.goto(url)
+                browser.wait_for_prompt(page)
+                boots.append(page.evaluate("performance.now()") / 1000)
+                if run == 0:
+                    cold = httpd.bytes_sent - sent_before
+                    sent_before = httpd.bytes_sent
+                    page.reload()
+                    browser.wait_for_prompt(page)
+                    reload = httpd.bytes_sent - sent_before
+                context.close()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    return PageFigures(boots, cold, reload)
+
+
+def run(kernel: Path, site_root: Path | None) -> tuple[list[Result], list[float]]:
+    """All figures; the page's too if site_root is given."""
     with tempfile.TemporaryDirectory(prefix="linuxwasm-bench-") as tmp:
         work = Path(tmp)
         native, guest_values = _native(work), _guest(kernel, work)
@@ -158,6 +196,7 @@ def run(kernel: Path) -> tuple[list[Result], list[float]]:
         prompts = prompt_times(kernel)
         loop_guest, loop_native = shell_loop(kernel)
         rss = idle_rss_mib(kernel, work)
+        page = page_figures(site_root) if site_root else None
     results = [
         Result("boot to the first line of /init", statistics.median(boots), None, "s", "< 0.5 s"),
         Result("boot to the shell prompt", statistics.median(prompts), None, "s", "< 0.5 s"),
@@ -170,4 +209,11 @@ def run(kernel: Path) -> tuple[list[Result], list[float]]:
                "<= 1.5x native"),
         Result("host memory of an idle machine (RSS)", rss, None, "MiB", "< 96 MiB"),
     ]
+    if page:
+        results += [
+            Result("page: cold load to the shell prompt, Chromium", statistics.median(page.boots), None, "s",
+                   "< 1 s"),
+            Result("page: bytes sent for a cold load", page.cold_bytes / 1000, None, "kB", ""),
+            Result("page: bytes sent for a reload", page.reload_bytes / 1000, None, "kB", ""),
+        ]
     return results, boots

@@ -1,4 +1,4 @@
-"""The linuxwasm command: build, run."""
+"""The linuxwasm command: build, run, serve, export, bench."""
 
 import argparse
 import os
@@ -9,9 +9,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from linuxwasm import bench, copies, kernel, musl, oneshot, runner, system
+from linuxwasm import bench, browser, copies, kernel, musl, oneshot, runner, server, site, system
 from linuxwasm.errors import LinuxWasmError
-from linuxwasm.paths import INITRAMFS, KERNEL_WASM
+from linuxwasm.paths import INITRAMFS, KERNEL_WASM, SITE
 
 stderr = Console(stderr=True)
 
@@ -58,13 +58,45 @@ def cmd_run(args: argparse.Namespace) -> int:
                                             memory_mib=args.memory, timeout=args.timeout))
 
 
+def build_site(target: Path) -> Path:
+    """Build everything the page needs and write the site into target."""
+    kernel_image = build_kernel()
+    build_libc()
+    initramfs = build_system()
+    with stderr.status("writing the site") as status:
+        return site.export(target, kernel_image, initramfs, lambda line: status.update(f"site: {escape(line)}"))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    root = build_site(SITE)
+    httpd = server.open_server(root, args.host, args.port, args.verbose)
+    print(f"open {server.url_of(httpd)}  (Ctrl-C stops the server)", flush=True)
+    with httpd:
+        try:
+            httpd.serve_forever()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    target = build_site(args.folder)
+    stderr.print(f"wrote {target}/: serve it from any static web host")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     image = build_kernel()
     build_libc()
+    site_root = None
+    if (problem := browser.available()) is None:
+        site_root = build_site(SITE)
+    else:
+        stderr.print(f"not measuring the page: {problem}")
     with stderr.status("benchmarking (a minute or two)"):
-        results, boots = bench.run(image)
+        results, boots = bench.run(image, site_root)
     table = Table(title="linuxwasm bench (guest against native, this machine, one run)")
     for column in ("benchmark", "guest", "native", "ratio", "target"):
         table.add_column(column)
@@ -102,6 +134,19 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", type=float, default=0, metavar="SECONDS",
                      help="stop after this long (exit status 124); with -c, CMD's time")
     run.set_defaults(func=cmd_run)
+
+    serve = commands.add_parser("serve", help="serve the system as a web page (Linux in a browser tab)",
+                                description="Build the page and serve it over HTTP with the headers it "
+                                "needs (cross-origin isolation, compression, caching).")
+    serve.add_argument("--port", type=int, default=8000, help="TCP port (default 8000; 0: any free one)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1, this machine only)")
+    serve.add_argument("--verbose", action="store_true", help="log each request on stderr")
+    serve.set_defaults(func=cmd_serve)
+
+    export = commands.add_parser("export", help="write the page as a folder for any static web host")
+    export.add_argument("folder", type=Path, help="where to write it (new, empty, or an earlier export)")
+    export.set_defaults(func=cmd_export)
 
     bench_cmd = commands.add_parser("bench", help="measure the system against native code")
     bench_cmd.set_defaults(func=cmd_bench)

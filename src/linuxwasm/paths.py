@@ -6,6 +6,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 PACKAGES = REPO / "packages"
 RUNTIME = REPO / "runtime"
+WEB = REPO / "web"
 GUEST = REPO / "guest"
 SYSTEM = REPO / "system"
 BUILD = Path(os.environ.get("LINUXWASM_BUILD", REPO / "build"))
@@ -15,3 +16,4 @@ CACHE = Path(os.environ.get("LINUXWASM_CACHE", Path.home() / ".cache" / "linuxwa
 
 KERNEL_WASM = BUILD / "vmlinux.wasm"
 INITRAMFS = BUILD / "initramfs.cpio.gz"
+SITE = BUILD / "site"

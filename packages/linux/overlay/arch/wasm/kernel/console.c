@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The host's terminals, as hvc devices: hvc0 is the console, hvc1 the
- * channel over which the host's guest agent takes commands and files (the
- * linuxwasm Python API). Output is synchronous; input is announced with
- * an interrupt line per terminal, and a new window size of the host's
+ * The host's terminals, as hvc devices: hvc0 is the user's terminal, hvc1
+ * the channel over which the host's guest agent takes commands and files
+ * (the linuxwasm Python API), hvc2 a terminal for the kernel log alone
+ * ("console=hvc2"), which a host can show apart from the user's (the
+ * browser page does). Output is synchronous; input is announced with an
+ * interrupt line per terminal, and a new window size of the host's
  * terminal with IRQ_RESIZE (the tty layer then sends SIGWINCH).
  */
 #include <linux/init.h>
@@ -45,9 +47,11 @@ static const struct hv_ops hvc_wasm_ops = {
 	.notifier_hangup = notifier_hangup_irq,
 };
 
+/* hvcN is vterm N; either can be the kernel's console. */
 static int __init hvc_wasm_console_init(void)
 {
 	hvc_instantiate(0, 0, &hvc_wasm_ops);
+	hvc_instantiate(2, 2, &hvc_wasm_ops);
 	return 0;
 }
 console_initcall(hvc_wasm_console_init);
@@ -69,7 +73,7 @@ static irqreturn_t hvc_wasm_resize_interrupt(int irq, void *dev_id)
 
 static int __init hvc_wasm_init(void)
 {
-	struct hvc_struct *agent;
+	struct hvc_struct *agent, *log;
 
 	hvc_wasm_console = hvc_alloc(0, IRQ_CONSOLE, &hvc_wasm_ops, 256);
 	if (IS_ERR(hvc_wasm_console))
@@ -78,6 +82,10 @@ static int __init hvc_wasm_init(void)
 	agent = hvc_alloc(1, IRQ_AGENT, &hvc_wasm_ops, 4096);
 	if (IS_ERR(agent))
 		return PTR_ERR(agent);
+	/* A tty too, so that /dev/console opens when it is hvc2. */
+	log = hvc_alloc(2, IRQ_LOG, &hvc_wasm_ops, 256);
+	if (IS_ERR(log))
+		return PTR_ERR(log);
 	return request_irq(IRQ_RESIZE, hvc_wasm_resize_interrupt, 0, "hvc-resize", NULL);
 }
 device_initcall(hvc_wasm_init);

@@ -1,0 +1,81 @@
+"""The browser page as a folder of static files (see web/README.md).
+
+The folder holds the page, the environment-neutral runtime with its browser
+adapter, xterm.js from npm (pinned by web/package-lock.json), the kernel,
+the system image, and `site.json`, which names the last two with their
+sizes (the page's download progress) and the kernel command line.
+"""
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+from linuxwasm import commands
+from linuxwasm.errors import LinuxWasmError
+from linuxwasm.paths import BUILD, RUNTIME, WEB
+
+MANIFEST = "site.json"
+
+# The kernel log goes to its own terminal (hvc2), which the page shows in a
+# panel apart from the shell's.
+CMDLINE = "console=hvc2 TERM=xterm-256color"
+
+PAGE_FILES = ("index.html", "page.js", "isolate.js", "sw.js", "style.css")
+
+# vendor/NAME: the file of web/package-lock.json's packages it comes from.
+# ES modules keep a .js name: static hosts know its MIME type, not .mjs's.
+VENDOR_FILES = {
+    "xterm.js": "@xterm/xterm/lib/xterm.mjs",
+    "xterm.css": "@xterm/xterm/css/xterm.css",
+    "addon-fit.js": "@xterm/addon-fit/lib/addon-fit.mjs",
+}
+
+NPM_DIR = BUILD / "npm"
+
+
+def npm_packages(report: commands.Report = lambda line: None) -> Path:
+    """node_modules as web/package-lock.json pins it, installed once per lockfile."""
+    manifests = [WEB / "package.json", WEB / "package-lock.json"]
+    digest = hashlib.sha256(b"".join(path.read_bytes() for path in manifests)).hexdigest()
+    stamp = NPM_DIR / ".installed"
+    modules = NPM_DIR / "node_modules"
+    if stamp.is_file() and stamp.read_text() == digest:
+        return modules
+    npm = shutil.which("npm")
+    if npm is None:
+        raise LinuxWasmError("npm not found: install Node.js 20 with npm (run 'make deps')")
+    shutil.rmtree(NPM_DIR, ignore_errors=True)
+    NPM_DIR.mkdir(parents=True)
+    for path in manifests:
+        shutil.copy(path, NPM_DIR / path.name)
+    # npm ci checks every package against the lockfile's integrity hash.
+    commands.run([npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"], what="npm ci (web/)",
+                 log=NPM_DIR / "npm.log", report=report, cwd=NPM_DIR)
+    stamp.write_text(digest)
+    return modules
+
+
+def export(target: Path, kernel: Path, initramfs: Path, report: commands.Report = lambda line: None) -> Path:
+    """Write the site into target, which must be empty, new, or an earlier export."""
+    if target.exists() and not target.is_dir():
+        raise LinuxWasmError(f"{target}: not a folder")
+    if target.is_dir() and any(target.iterdir()) and not (target / MANIFEST).is_file():
+        raise LinuxWasmError(f"{target}: folder is not empty and holds no {MANIFEST}; not writing into it")
+    modules = npm_packages(report)
+    files = {name: WEB / name for name in PAGE_FILES}
+    files |= {f"runtime/{path.name}": path for path in RUNTIME.glob("*.js")}
+    files |= {f"runtime/browser/{path.name}": path for path in (RUNTIME / "browser").glob("*.js")}
+    files |= {f"vendor/{name}": modules / source for name, source in VENDOR_FILES.items()}
+    files |= {"vmlinux.wasm": kernel, "initramfs.cpio.gz": initramfs}
+    for name, source in files.items():
+        destination = target / name
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, destination)
+    manifest = {
+        "kernel": {"path": "vmlinux.wasm", "size": kernel.stat().st_size},
+        "initrd": {"path": "initramfs.cpio.gz", "size": initramfs.stat().st_size},
+        "cmdline": CMDLINE,
+    }
+    (target / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    return target

@@ -1,0 +1,169 @@
+"""The page in headless Chromium: served by `linuxwasm serve`, and exported
+to a static host that sends no headers (the service worker's path)."""
+
+import json
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from linuxwasm import browser, kernel, server, site, system
+
+pytestmark = pytest.mark.skipif(browser.available() is not None, reason=str(browser.available()))
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory) -> Path:
+    return site.export(tmp_path_factory.mktemp("site") / "site", kernel.build(), system.build())
+
+
+def serve(root: Path) -> Iterator[str]:
+    httpd = server.open_server(root, port=0)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield server.url_of(httpd)
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def url(exported) -> Iterator[str]:
+    yield from serve(exported)
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    with browser.chromium() as instance:
+        yield instance
+
+
+@pytest.fixture
+def page(chromium):
+    context = chromium.new_context(viewport={"width": 1000, "height": 600})
+    yield context.new_page()
+    context.close()
+
+
+def status(page) -> str:
+    return page.locator("#status").text_content()
+
+
+def test_shell_in_the_page(page, url):
+    page.goto(url)
+    browser.wait_for_prompt(page)
+    output = browser.run_command(page, "echo hello-from-browser; uname -r")
+    assert output[0] == "hello-from-browser"
+    assert re.fullmatch(r"6\.1\.\d+", output[1]), output
+    assert status(page) == "running"
+
+
+def test_resize_reaches_the_guest(page, url):
+    page.goto(url)
+    browser.wait_for_prompt(page)
+    before = page.evaluate("[linuxwasm.terminal.rows, linuxwasm.terminal.cols]")
+    assert browser.run_command(page, "stty size") == [f"{before[0]} {before[1]}"]
+    page.set_viewport_size({"width": 700, "height": 400})
+    page.wait_for_function(f"linuxwasm.terminal.cols < {before[1]}")
+    rows, cols = page.evaluate("[linuxwasm.terminal.rows, linuxwasm.terminal.cols]")
+    assert browser.run_command(page, "stty size") == [f"{rows} {cols}"]
+
+
+def test_ctrl_c_interrupts_the_foreground_job(page, url):
+    page.goto(url)
+    browser.wait_for_prompt(page)
+    before = len(browser.screen_lines(page))
+    page.keyboard.type("sleep 100\n")
+    # Ctrl-C before the shell made sleep the foreground job would go to the shell.
+    time.sleep(1)
+    page.keyboard.press("Control+C")
+    page.wait_for_function(f"linuxwasm.screenText().split('\\n').length > {before}"
+                           " && /[#$]$/.test(linuxwasm.screenText().split('\\n').at(-1))", timeout=10_000)
+    assert browser.run_command(page, "echo status=$?") == ["status=130"]
+
+
+def test_kernel_log_poweroff_and_restart(page, url):
+    page.goto(url)
+    browser.wait_for_prompt(page)
+    log = page.locator("#log")
+    assert log.is_hidden()
+    assert "hello" not in "\n".join(browser.screen_lines(page))  # the log is not in the terminal
+    page.locator("#show-log").check()
+    assert log.is_visible()
+    assert "Linux version 6.1" in log.text_content()
+    assert "Linux version" not in "\n".join(browser.screen_lines(page))
+
+    page.keyboard.type("poweroff\n")
+    page.wait_for_function("linuxwasm.exit !== null", timeout=10_000)
+    assert page.evaluate("linuxwasm.exit.status") == 0
+    assert status(page).startswith("stopped")
+    page.locator("#restart").click()
+    browser.wait_for_prompt(page)
+    assert browser.run_command(page, "echo booted-again") == ["booted-again"]
+
+
+def test_kernel_panic_shows_in_the_page(page, exported, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(exported, broken)
+    manifest = json.loads((broken / site.MANIFEST).read_text())
+    manifest["cmdline"] += " rdinit=/no-such-init init=/no-such-init"
+    (broken / site.MANIFEST).write_text(json.dumps(manifest))
+    for url in serve(broken):
+        page.goto(url)
+        page.wait_for_function("linuxwasm.exit !== null", timeout=30_000)
+        assert "kernel panic" in status(page)
+        assert "Requested init /no-such-init failed" in status(page)
+        assert page.locator("#status.failed").count() == 1
+        assert "kernel panic" in "\n".join(browser.screen_lines(page))
+
+
+@pytest.fixture(scope="module")
+def static_host(exported) -> Iterator[str]:
+    """python -m http.server: no isolation headers, no wasm MIME type."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)],
+                               cwd=exported, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        process.terminate()
+        process.wait()
+
+
+def test_static_host_through_the_service_worker(page, static_host):
+    navigations = []
+    page.on("framenavigated", lambda frame: navigations.append(frame.url))
+    page.goto(static_host)
+    browser.wait_for_prompt(page)
+    assert page.evaluate("crossOriginIsolated && navigator.serviceWorker.controller !== null")
+    assert len(navigations) == 2  # the page, and the one reload that isolates it
+    assert browser.run_command(page, "echo hello-from-browser") == ["hello-from-browser"]
+
+
+def test_no_shared_memory_is_explained(chromium, static_host):
+    context = chromium.new_context(service_workers="block")
+    try:
+        page = context.new_page()
+        page.goto(static_host)
+        problem = page.locator("#problem")
+        problem.wait_for(state="visible", timeout=10_000)
+        assert "SharedArrayBuffer" in problem.text_content()
+        assert "cross-origin isolated" in problem.text_content()
+    finally:
+        context.close()

@@ -1,0 +1,199 @@
+// linuxwasm's page: download the kernel and the system image with progress,
+// boot them in this tab, and connect the console (hvc0) to an xterm.js
+// terminal; the kernel log (hvc2) goes to a panel of its own.
+import { FitAddon } from './vendor/addon-fit.js';
+import { Terminal } from './vendor/xterm.js';
+import { VT_CONSOLE, VT_LOG } from './runtime/abi.js';
+import { createMachine, missingFeature } from './runtime/browser/platform.js';
+import { becomeIsolated } from './isolate.js';
+
+/** Keep this much of the kernel log in the panel. */
+const LOG_LIMIT = 256 * 1024;
+
+const element = (id) => document.getElementById(id);
+const statusLine = element('status');
+const progress = element('progress');
+const logPanel = element('log');
+const restartButton = element('restart');
+const showLog = element('show-log');
+
+/**
+ * The page's state, also for tests and benchmarks (tests/test_browser.py).
+ * @type {{terminal: Terminal|null, machine: object|null, booted: number,
+ *         firstOutput: number, exit: {status: number, reason: string}|null,
+ *         screenText(): string}}
+ */
+const page = {
+  terminal: null,
+  machine: null,
+  booted: 0,
+  firstOutput: 0,
+  exit: null,
+  screenText() {
+    const buffer = this.terminal.buffer.active;
+    const lines = [];
+    for (let i = 0; i < buffer.length; i++) lines.push(buffer.getLine(i).translateToString(true));
+    return lines.join('\n').trimEnd();
+  },
+};
+globalThis.linuxwasm = page;
+
+function setStatus(text, failed = false) {
+  statusLine.textContent = text;
+  statusLine.classList.toggle('failed', failed);
+}
+
+function fail(message) {
+  setStatus(message, true);
+  progress.hidden = true;
+  const problem = element('problem');
+  problem.textContent = `linuxwasm cannot run here: ${message}.`;
+  problem.hidden = false;
+}
+
+const megabytes = (bytes) => (bytes / 1e6).toFixed(1);
+
+/**
+ * Download the files the manifest names, showing the bytes received.
+ * @param {{kernel: {path: string, size: number}, initrd: {path: string, size: number}}} manifest
+ */
+async function download(manifest) {
+  const files = [manifest.kernel, manifest.initrd];
+  const total = files.reduce((sum, file) => sum + file.size, 0);
+  let received = 0;
+  const show = () => {
+    progress.value = received / total;
+    setStatus(`downloading ${megabytes(received)} of ${megabytes(total)} MB`);
+  };
+  const fetchOne = async ({ path, size }) => {
+    const response = await fetch(path);
+    if (!response.ok) throw new Error(`${path}: ${response.status} ${response.statusText}`);
+    const bytes = new Uint8Array(size);
+    let offset = 0;
+    for (const reader = response.body.getReader(); ;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (offset + value.length > size) throw new Error(`${path}: larger than the manifest says`);
+      bytes.set(value, offset);
+      offset += value.length;
+      received += value.length;
+      show();
+    }
+    if (offset !== size) throw new Error(`${path}: ${offset} bytes, the manifest says ${size}`);
+    return bytes;
+  };
+  show();
+  const [kernel, initrd] = await Promise.all(files.map(fetchOne));
+  return { kernel: kernel.buffer, initrd };
+}
+
+function appendLog(text) {
+  const atBottom = logPanel.scrollTop + logPanel.clientHeight >= logPanel.scrollHeight - 4;
+  logPanel.textContent = (logPanel.textContent + text).slice(-LOG_LIMIT);
+  if (atBottom) logPanel.scrollTop = logPanel.scrollHeight;
+  const lines = text.split('\n').filter((line) => line.trim());
+  if (!page.firstOutput && lines.length) setStatus(`booting: ${lines.at(-1)}`);
+}
+
+function createTerminal() {
+  const terminal = new Terminal({ cursorBlink: true, scrollback: 5000, fontSize: 15 });
+  const fit = new FitAddon();
+  terminal.loadAddon(fit);
+  terminal.open(element('terminal'));
+  // Ctrl-C and Ctrl-V belong to the guest: copy and paste are Ctrl-Shift-C/V.
+  terminal.attachCustomKeyEventHandler((event) => {
+    if (event.type !== 'keydown' || !event.ctrlKey || !event.shiftKey) return true;
+    if (event.code === 'KeyC' && terminal.hasSelection()) {
+      navigator.clipboard?.writeText(terminal.getSelection());
+      return false;
+    }
+    if (event.code === 'KeyV') {
+      navigator.clipboard?.readText().then((text) => terminal.paste(text));
+      return false;
+    }
+    return true;
+  });
+  const encoder = new TextEncoder();
+  terminal.onData((data) => page.machine?.typeInput(encoder.encode(data)));
+  terminal.onBinary((data) => page.machine?.typeInput(Uint8Array.from(data, (c) => c.charCodeAt(0))));
+  terminal.onResize(({ rows, cols }) => page.machine?.resize(rows, cols));
+  new ResizeObserver(() => fit.fit()).observe(element('terminal'));
+  fit.fit();
+  return terminal;
+}
+
+/** Boot a new machine from the downloaded files; returns when it stops. */
+async function boot(files, cmdline) {
+  const terminal = page.terminal;
+  const logText = new TextDecoder();
+  terminal.reset();
+  logPanel.textContent = '';
+  page.firstOutput = 0;
+  page.exit = null;
+  setStatus('booting');
+  const machine = createMachine({
+    kernel: files.kernel,
+    initrd: files.initrd,
+    cmdline,
+    onOutput(vterm, bytes) {
+      if (machine !== page.machine) return;
+      if (vterm === VT_CONSOLE) {
+        if (!page.firstOutput) {
+          page.firstOutput = performance.now();
+          setStatus('running');
+        }
+        terminal.write(bytes);
+      } else if (vterm === VT_LOG) {
+        appendLog(logText.decode(bytes, { stream: true }));
+      }
+    },
+  });
+  page.machine = machine;
+  page.booted = performance.now();
+  machine.resize(terminal.rows, terminal.cols);
+  terminal.focus();
+  const result = await machine.run();
+  if (machine !== page.machine) return;
+  page.exit = { status: result.status, reason: result.reason };
+  if (result.status === 0) {
+    setStatus(`stopped: ${result.reason}`);
+    terminal.write(`\r\n\x1b[33m[linuxwasm: ${result.reason}; restart boots it again]\x1b[0m\r\n`);
+  } else {
+    appendLog(`\n[linuxwasm: ${result.reason}]\n`);
+    setStatus(result.reason, true);
+    terminal.write(`\r\n\x1b[1;31m[linuxwasm: ${result.reason}]\x1b[0m\r\n`);
+  }
+}
+
+async function main() {
+  if (!(await becomeIsolated())) return;
+  const missing = missingFeature();
+  if (missing) return fail(missing);
+
+  page.terminal = createTerminal();
+  showLog.addEventListener('change', () => {
+    logPanel.hidden = !showLog.checked;
+    page.terminal.focus();
+  });
+
+  let files;
+  let manifest;
+  try {
+    const response = await fetch('site.json', { cache: 'no-cache' });
+    if (!response.ok) throw new Error(`site.json: ${response.status} ${response.statusText}`);
+    manifest = await response.json();
+    files = await download(manifest);
+  } catch (error) {
+    return fail(`the download failed (${error.message})`);
+  }
+  progress.hidden = true;
+  restartButton.disabled = false;
+  restartButton.addEventListener('click', () => {
+    page.machine?.finish(0, 'restarted');
+    page.machine = null;
+    boot(files, manifest.cmdline);
+  });
+  boot(files, manifest.cmdline);
+}
+
+main().catch((error) => fail(String(error.message ?? error)));
