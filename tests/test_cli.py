@@ -76,8 +76,12 @@ def test_export_writes_a_site_and_refuses_a_foreign_folder(tmp_path, kernel_imag
     assert cli.main(["export", str(target)]) == 0
     manifest = json.loads((target / "site.json").read_text())
     assert (target / manifest["kernel"]["path"]).stat().st_size == manifest["kernel"]["size"]
-    assert (target / "vendor" / "xterm.js").is_file()
+    assets = (target / manifest["kernel"]["path"]).parent
+    assert (assets / "vendor" / "xterm.js").is_file()
+    assert f'src="{assets.relative_to(target)}/page.js"' in (target / "index.html").read_text()
+    (target / "v" / "stale").mkdir()
     assert cli.main(["export", str(target)]) == 0  # an earlier export is rewritten
+    assert sorted(p.name for p in (target / "v").iterdir()) == [assets.name]
 
     foreign = tmp_path / "documents"
     foreign.mkdir()

@@ -19,6 +19,8 @@ def site(tmp_path: Path) -> Path:
     (root / "index.html").write_text("<!doctype html><title>t</title>" + "x" * 2000)
     (root / "kernel.wasm").write_bytes(b"\0asm\1\0\0\0" + bytes(4000))
     (root / "image.cpio.gz").write_bytes(gzip.compress(b"cpio" * 100))
+    (root / "v" / "0123abcd").mkdir(parents=True)
+    (root / "v" / "0123abcd" / "page.js").write_text("export {};\n")
     (tmp_path / "secret.txt").write_text("secret-outside-the-site\n")
     (root / "escape").symlink_to(tmp_path / "secret.txt")
     return root
@@ -78,6 +80,11 @@ def test_revalidation_sends_nothing_unchanged(address, site):
     assert get(address, "/index.html", {"Accept-Encoding": "gzip", "If-None-Match": etag}).status == 304
     (site / "index.html").write_text("changed")
     assert get(address, "/index.html", {"Accept-Encoding": "gzip", "If-None-Match": etag}).status == 200
+
+
+def test_hash_named_assets_are_cached_for_good(address):
+    assert get(address, "/v/0123abcd/page.js").getheader("Cache-Control") == "public, max-age=31536000, immutable"
+    assert get(address, "/index.html").getheader("Cache-Control") == "no-cache"
 
 
 @pytest.mark.parametrize("target", [

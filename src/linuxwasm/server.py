@@ -4,7 +4,8 @@ Every response makes the page cross-origin isolated (COOP and COEP, for
 SharedArrayBuffer), names its type (`application/wasm` for the kernel, so
 that browsers may compile it while it downloads), is gzipped when the client
 takes it, and carries an ETag: a reload revalidates and downloads nothing
-that did not change. Only files inside the root are served.
+that did not change, and what lies under `v/` (named by a hash of its
+contents) is cached for good. Only files inside the root are served.
 """
 
 import gzip
@@ -48,6 +49,14 @@ class Representation:
     plain: bytes
     gzipped: bytes | None
     etag: str
+
+
+def cache_control(url_path: str) -> str:
+    """Assets named by their contents' hash (site.py) never change; the rest
+    is revalidated every time, which the ETag makes cost a few hundred bytes."""
+    if urlsplit(url_path).path.startswith("/v/"):
+        return "public, max-age=31536000, immutable"
+    return "no-cache"
 
 
 class CountingWriter(io.BufferedIOBase):
@@ -113,8 +122,7 @@ class SiteHandler(http.server.BaseHTTPRequestHandler):
         for name, value in ISOLATION_HEADERS.items():
             self.send_header(name, value)
         self.send_header("X-Content-Type-Options", "nosniff")
-        # Revalidate every time: the ETag makes that cost a few hundred bytes.
-        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Cache-Control", cache_control(self.path))
         self.send_header("Vary", "Accept-Encoding")
         self.send_header("ETag", etag)
 

@@ -1,9 +1,14 @@
 """The browser page as a folder of static files (see web/README.md).
 
-The folder holds the page, the environment-neutral runtime with its browser
-adapter, xterm.js from npm (pinned by web/package-lock.json), the kernel,
-the system image, and `site.json`, which names the last two with their
-sizes (the page's download progress) and the kernel command line.
+At the top: `index.html`, the service worker `sw.js` (its scope must be
+the site), and `site.json`, which names the kernel and the system image
+with their sizes (the page's download progress) and the kernel command
+line. Everything else (the page's script and style, the environment-neutral
+runtime with its browser adapter, xterm.js from npm pinned by
+web/package-lock.json, the kernel, the system image) is in `v/HASH/`,
+named by a hash of its contents: a server may let browsers keep it for good
+(`linuxwasm serve` does), so that a reload, and each of the page's Web
+Workers, loads it from the cache without asking.
 """
 
 import hashlib
@@ -21,7 +26,10 @@ MANIFEST = "site.json"
 # panel apart from the shell's.
 CMDLINE = "console=hvc2 TERM=xterm-256color"
 
-PAGE_FILES = ("index.html", "page.js", "isolate.js", "sw.js", "style.css")
+# web/index.html names its assets "ASSETS/...".
+ASSET_PLACEHOLDER = "ASSETS/"
+VERSIONED = "v"
+PAGE_FILES = ("page.js", "isolate.js", "style.css")
 
 # vendor/NAME: the file of web/package-lock.json's packages it comes from.
 # ES modules keep a .js name: static hosts know its MIME type, not .mjs's.
@@ -63,18 +71,29 @@ def export(target: Path, kernel: Path, initramfs: Path, report: commands.Report 
     if target.is_dir() and any(target.iterdir()) and not (target / MANIFEST).is_file():
         raise LinuxWasmError(f"{target}: folder is not empty and holds no {MANIFEST}; not writing into it")
     modules = npm_packages(report)
-    files = {name: WEB / name for name in PAGE_FILES}
-    files |= {f"runtime/{path.name}": path for path in RUNTIME.glob("*.js")}
-    files |= {f"runtime/browser/{path.name}": path for path in (RUNTIME / "browser").glob("*.js")}
-    files |= {f"vendor/{name}": modules / source for name, source in VENDOR_FILES.items()}
-    files |= {"vmlinux.wasm": kernel, "initramfs.cpio.gz": initramfs}
-    for name, source in files.items():
-        destination = target / name
+    assets = {name: WEB / name for name in PAGE_FILES}
+    assets |= {f"runtime/{path.name}": path for path in sorted(RUNTIME.glob("*.js"))}
+    assets |= {f"runtime/browser/{path.name}": path for path in sorted((RUNTIME / "browser").glob("*.js"))}
+    assets |= {f"vendor/{name}": modules / source for name, source in VENDOR_FILES.items()}
+    assets |= {"vmlinux.wasm": kernel, "initramfs.cpio.gz": initramfs}
+    digest = hashlib.sha256()
+    for name, source in assets.items():
+        digest.update(f"{name}\0{source.stat().st_size}\0".encode())
+        digest.update(source.read_bytes())
+    prefix = f"{VERSIONED}/{digest.hexdigest()[:16]}/"
+
+    # An earlier export's assets are ours to replace.
+    shutil.rmtree(target / VERSIONED, ignore_errors=True)
+    for name, source in assets.items():
+        destination = target / prefix / name
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, destination)
+    shutil.copyfile(WEB / "sw.js", target / "sw.js")
+    index = (WEB / "index.html").read_text()
+    (target / "index.html").write_text(index.replace(ASSET_PLACEHOLDER, prefix))
     manifest = {
-        "kernel": {"path": "vmlinux.wasm", "size": kernel.stat().st_size},
-        "initrd": {"path": "initramfs.cpio.gz", "size": initramfs.stat().st_size},
+        "kernel": {"path": prefix + "vmlinux.wasm", "size": kernel.stat().st_size},
+        "initrd": {"path": prefix + "initramfs.cpio.gz", "size": initramfs.stat().st_size},
         "cmdline": CMDLINE,
     }
     (target / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
