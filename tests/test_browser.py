@@ -87,6 +87,29 @@ def test_ctrl_c_interrupts_the_foreground_job(page, url):
     assert browser.run_command(page, "echo status=$?") == ["status=130"]
 
 
+def test_vi_and_less_draw_full_screen(page, url):
+    page.goto(url)
+    browser.wait_for_prompt(page)
+    rows = page.evaluate("linuxwasm.terminal.rows")
+    page.keyboard.type("vi /etc/profile\n")
+    page.wait_for_function("linuxwasm.terminal.buffer.active.type === 'alternate'"
+                           " && /profile 1\\/5/.test(linuxwasm.screenText())", timeout=10_000)
+    screen = browser.screen_lines(page)
+    assert screen[0] == "# Read by login shells (the console's shell is one)."
+    assert screen[5:rows - 1] == ["~"] * (rows - 6)  # vi's empty lines, down to its status line
+    assert "/etc/profile 1/5" in screen[rows - 1]
+    page.keyboard.type(":q\n")
+    browser.wait_for_prompt(page)
+
+    page.keyboard.type(f"seq 1 {3 * rows} | less\n")
+    page.wait_for_function(f"linuxwasm.screenText().split('\\n').includes('{rows - 1}')", timeout=10_000)
+    page.keyboard.press("Space")  # the next page: rows - 1 lines and less's prompt
+    page.wait_for_function(f"linuxwasm.screenText().split('\\n').includes('{2 * (rows - 1)}')", timeout=10_000)
+    assert browser.screen_lines(page)[-2:] == [str(2 * (rows - 1)), ":"]
+    page.keyboard.type("q")
+    browser.wait_for_prompt(page)
+
+
 def test_kernel_log_poweroff_and_restart(page, url):
     page.goto(url)
     browser.wait_for_prompt(page)

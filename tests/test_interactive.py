@@ -78,3 +78,26 @@ def test_ctrl_c_ends_a_busy_loop(shell):
     shell.read_until("back\r")
     shell.type(b"exit\r")
     assert shell.exit_status() == 0
+
+
+def test_ctrl_z_stops_the_job_and_jobs_bg_fg_work(shell):
+    shell.read_until(PROMPT)
+    shell.type(b"sleep 100\r")
+    shell.read_until("sleep 100\r")
+    time.sleep(1)  # sleep is the foreground job by now
+    shell.type(b"\x1a")
+    assert "[1] " in shell.read_until(PROMPT)
+    shell.type(b"jobs\r")
+    assert "Stopped" in shell.read_until(PROMPT)
+    shell.type(b"bg; jobs\r")
+    assert "Running" in shell.read_until(PROMPT)
+    shell.type(b"fg\r")
+    shell.read_until("fg\r")
+    time.sleep(1)
+    shell.type(b"\x03")
+    shell.read_until(PROMPT)
+    shell.type(b"echo status=$?; jobs; echo no-more-jobs\r")
+    after = shell.read_until(PROMPT).rsplit("no-more-jobs", 1)[0]
+    assert "status=130" in after and "sleep" not in after.split("status=130")[1]  # no job left
+    shell.type(b"exit\r")
+    assert shell.exit_status() == 0
