@@ -213,7 +213,7 @@ def run(kernel: Path, site_root: Path | None) -> tuple[list[Result], list[float]
         results += [
             Result("page: cold load to the shell prompt, Chromium", statistics.median(page.boots), None, "s",
                    "< 1 s"),
-            Result("page: bytes sent for a cold load", page.cold_bytes / 1000, None, "kB", ""),
+            Result("page: bytes sent for a cold load", page.cold_bytes / 1e6, None, "MB", ""),
             Result("page: bytes sent for a reload", page.reload_bytes / 1000, None, "kB", ""),
         ]
     return results, boots
