@@ -87,6 +87,20 @@ def test_ctrl_c_interrupts_the_foreground_job(page, url):
     assert browser.run_command(page, "echo status=$?") == ["status=130"]
 
 
+def test_copy_and_paste_with_ctrl_shift(page, url):
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.goto(url)
+    browser.wait_for_prompt(page)
+    browser.run_command(page, "echo copy-me-$((40 + 2))")
+    page.evaluate("linuxwasm.terminal.selectLines(1, 1)")
+    page.keyboard.press("Control+Shift+C")
+    page.wait_for_function("navigator.clipboard.readText().then((text) => text.includes('copy-me-42'))")
+    page.evaluate("navigator.clipboard.writeText('echo pasted-$((6 * 7))')")
+    page.keyboard.press("Control+Shift+V")
+    page.wait_for_function("linuxwasm.screenText().endsWith('echo pasted-$((6 * 7))')")
+    assert browser.run_command(page, "") == ["pasted-42"]
+
+
 def test_vi_and_less_draw_full_screen(page, url):
     page.goto(url)
     browser.wait_for_prompt(page)

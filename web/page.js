@@ -101,14 +101,14 @@ function createTerminal() {
   terminal.loadAddon(fit);
   terminal.open(element('terminal'));
   // Ctrl-C and Ctrl-V belong to the guest: copy and paste are Ctrl-Shift-C/V.
+  // The browser pastes on Ctrl-Shift-V by itself (xterm.js takes the paste
+  // event); it only must not reach the guest as a key.
   terminal.attachCustomKeyEventHandler((event) => {
-    if (event.type !== 'keydown' || !event.ctrlKey || !event.shiftKey) return true;
+    if (!event.ctrlKey || !event.shiftKey) return true;
+    if (event.code === 'KeyV') return false;
     if (event.code === 'KeyC' && terminal.hasSelection()) {
-      navigator.clipboard?.writeText(terminal.getSelection());
-      return false;
-    }
-    if (event.code === 'KeyV') {
-      navigator.clipboard?.readText().then((text) => terminal.paste(text));
+      if (event.type === 'keydown') navigator.clipboard?.writeText(terminal.getSelection());
+      event.preventDefault();
       return false;
     }
     return true;

@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
+from linuxwasm import site
 from linuxwasm.errors import LinuxWasmError
 
 CONTENT_TYPES = {
@@ -54,7 +55,7 @@ class Representation:
 def cache_control(url_path: str) -> str:
     """Assets named by their contents' hash (site.py) never change; the rest
     is revalidated every time, which the ETag makes cost a few hundred bytes."""
-    if urlsplit(url_path).path.startswith("/v/"):
+    if urlsplit(url_path).path.startswith(f"/{site.VERSIONED}/"):
         return "public, max-age=31536000, immutable"
     return "no-cache"
 

@@ -31,12 +31,15 @@ ASSET_PLACEHOLDER = "ASSETS/"
 VERSIONED = "v"
 PAGE_FILES = ("page.js", "isolate.js", "style.css")
 
-# vendor/NAME: the file of web/package-lock.json's packages it comes from.
-# ES modules keep a .js name: static hosts know its MIME type, not .mjs's.
+# vendor/NAME: the file of web/package-lock.json's packages it comes from,
+# licenses included. ES modules keep a .js name: every static host knows
+# its MIME type (which a module script must have), not always .mjs's.
 VENDOR_FILES = {
     "xterm.js": "@xterm/xterm/lib/xterm.mjs",
     "xterm.css": "@xterm/xterm/css/xterm.css",
+    "xterm.LICENSE": "@xterm/xterm/LICENSE",
     "addon-fit.js": "@xterm/addon-fit/lib/addon-fit.mjs",
+    "addon-fit.LICENSE": "@xterm/addon-fit/LICENSE",
 }
 
 NPM_DIR = BUILD / "npm"
@@ -52,7 +55,7 @@ def npm_packages(report: commands.Report = lambda line: None) -> Path:
         return modules
     npm = shutil.which("npm")
     if npm is None:
-        raise LinuxWasmError("npm not found: install Node.js 20 with npm (run 'make deps')")
+        raise LinuxWasmError("npm not found: the page's terminal (xterm.js) comes from npm; install Node.js 20 with npm")
     shutil.rmtree(NPM_DIR, ignore_errors=True)
     NPM_DIR.mkdir(parents=True)
     for path in manifests:
