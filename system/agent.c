@@ -35,6 +35,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "session.h"
+
 #define HEADER_MAX 256
 #define CHUNK 4096
 
@@ -174,10 +176,8 @@ static void run(unsigned long id, const char *command)
 {
 	char *argv[] = { "/bin/sh", "-c", (char *)command, NULL };
 	posix_spawn_file_actions_t files;
-	posix_spawnattr_t attr;
 	int out[2], err[2], status, open_pipes = 2, done = 0, code;
 	pid_t pid;
-	sigset_t none;
 
 	if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC)) {
 		send_error(id, "pipe: %s", strerror(errno));
@@ -187,13 +187,8 @@ static void run(unsigned long id, const char *command)
 	posix_spawn_file_actions_addopen(&files, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&files, out[1], 1);
 	posix_spawn_file_actions_adddup2(&files, err[1], 2);
-	posix_spawnattr_init(&attr);
-	sigemptyset(&none);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK);
-	code = posix_spawn(&pid, argv[0], &files, &attr, argv, environ);
+	code = spawn_session(&pid, argv, &files);
 	posix_spawn_file_actions_destroy(&files);
-	posix_spawnattr_destroy(&attr);
 	close(out[1]);
 	close(err[1]);
 	if (code) {

@@ -23,6 +23,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "session.h"
+
 extern char **environ;
 
 static void mount_or_warn(const char *source, const char *target, const char *type,
@@ -70,8 +72,6 @@ static int has_kernel_option(const char *option)
 static pid_t start(const char *tty, char *const argv[])
 {
 	posix_spawn_file_actions_t files;
-	posix_spawnattr_t attr;
-	sigset_t none;
 	pid_t pid;
 	int err;
 
@@ -80,13 +80,8 @@ static pid_t start(const char *tty, char *const argv[])
 	posix_spawn_file_actions_addopen(&files, 0, tty, O_RDWR, 0);
 	posix_spawn_file_actions_adddup2(&files, 0, 1);
 	posix_spawn_file_actions_adddup2(&files, 0, 2);
-	posix_spawnattr_init(&attr);
-	sigemptyset(&none);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK);
-	err = posix_spawn(&pid, argv[0], &files, &attr, argv, environ);
+	err = spawn_session(&pid, argv, &files);
 	posix_spawn_file_actions_destroy(&files);
-	posix_spawnattr_destroy(&attr);
 	if (err) {
 		fprintf(stderr, "init: cannot start %s: %s\n", argv[0], strerror(err));
 		return -1;

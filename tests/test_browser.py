@@ -7,7 +7,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,17 +23,10 @@ def exported(tmp_path_factory) -> Path:
     return site.export(tmp_path_factory.mktemp("site") / "site", kernel.build(), system.build())
 
 
-def serve(root: Path) -> Iterator[str]:
-    httpd = server.open_server(root, port=0)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield server.url_of(httpd)
-    httpd.shutdown()
-    httpd.server_close()
-
-
 @pytest.fixture(scope="module")
 def url(exported) -> Iterator[str]:
-    yield from serve(exported)
+    with server.serving(exported) as httpd:
+        yield server.url_of(httpd)
 
 
 @pytest.fixture(scope="module")
@@ -150,8 +142,8 @@ def test_kernel_panic_shows_in_the_page(page, exported, tmp_path):
     manifest = json.loads((broken / site.MANIFEST).read_text())
     manifest["cmdline"] += " rdinit=/no-such-init init=/no-such-init"
     (broken / site.MANIFEST).write_text(json.dumps(manifest))
-    for url in serve(broken):
-        page.goto(url)
+    with server.serving(broken) as httpd:
+        page.goto(server.url_of(httpd))
         page.wait_for_function("linuxwasm.exit !== null", timeout=30_000)
         assert "kernel panic" in status(page)
         assert "Requested init /no-such-init failed" in status(page)

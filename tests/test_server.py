@@ -3,7 +3,6 @@
 import gzip
 import http.client
 import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,12 +27,8 @@ def site(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def address(site: Path) -> Iterator[tuple[str, int]]:
-    httpd = server.open_server(site, port=0)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield httpd.server_address[:2]
-    httpd.shutdown()
-    httpd.server_close()
+    with server.serving(site) as httpd:
+        yield httpd.server_address[:2]
 
 
 def get(address: tuple[str, int], path: str, headers: dict[str, str] | None = None) -> http.client.HTTPResponse:

@@ -12,7 +12,6 @@ import shutil
 import statistics
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -161,29 +160,22 @@ class PageFigures:
 
 def page_figures(site_root: Path, runs: int = 5) -> PageFigures:
     """The page in headless Chromium, from `linuxwasm serve` on this machine."""
-    httpd = server.open_server(site_root, port=0)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    url = server.url_of(httpd)
     boots, cold, reload = [], 0, 0
-    try:
-        with browser.chromium() as chromium:
-            for run in range(runs):
-                context = chromium.new_context()  # an empty cache: a cold load
-                page = context.new_page()
+    with server.serving(site_root) as httpd, browser.chromium() as chromium:
+        for run in range(runs):
+            context = chromium.new_context()  # an empty cache: a cold load
+            page = context.new_page()
+            sent_before = httpd.bytes_sent
+            page.goto(server.url_of(httpd))
+            browser.wait_for_prompt(page)
+            boots.append(page.evaluate("performance.now()") / 1000)
+            if run == 0:
+                cold = httpd.bytes_sent - sent_before
                 sent_before = httpd.bytes_sent
-                page.goto(url)
+                page.reload()
                 browser.wait_for_prompt(page)
-                boots.append(page.evaluate("performance.now()") / 1000)
-                if run == 0:
-                    cold = httpd.bytes_sent - sent_before
-                    sent_before = httpd.bytes_sent
-                    page.reload()
-                    browser.wait_for_prompt(page)
-                    reload = httpd.bytes_sent - sent_before
-                context.close()
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+                reload = httpd.bytes_sent - sent_before
+            context.close()
     return PageFigures(boots, cold, reload)
 
 

@@ -4,6 +4,7 @@ Debian's Chromium is used as it is (no browser download); Playwright is a
 test dependency, imported only here.
 """
 
+import importlib.util
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,9 +33,7 @@ def available() -> str | None:
     """Why the browser cannot be driven here; None if it can."""
     if not CHROMIUM.exists():
         return f"{CHROMIUM} not found: apt-get install chromium ('make test' installs it)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("playwright") is None:
         return "playwright not installed: pip install -e '.[test]' ('make test' installs it)"
     return None
 

@@ -15,6 +15,8 @@ import io
 import socket
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
@@ -194,6 +196,19 @@ def open_server(root: Path, host: str = "127.0.0.1", port: int = 8000, verbose: 
         return SiteServer(root, host, port, verbose)
     except OSError as e:
         raise LinuxWasmError(f"cannot listen on {host}:{port}: {e.strerror}") from None
+
+
+@contextmanager
+def serving(root: Path, host: str = "127.0.0.1", port: int = 0) -> Iterator[SiteServer]:
+    """A server for root answering on a thread of its own until the end."""
+    httpd = open_server(root, host, port)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield httpd
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
 
 
 def url_of(server: SiteServer) -> str:
