@@ -84,6 +84,16 @@ def test_files_in_and_out(machine: Machine) -> None:
     assert machine.read_file("/tmp/blob") == data
 
 
+def test_sparse_files_larger_than_a_contiguous_block(machine: Machine) -> None:
+    """tmpfs on NOMMU wanted one physical block for a file grown from empty
+    (packages/linux/patches/0007): 4 MiB at most, or less once fragmented."""
+    r = machine.run("dd if=/dev/zero of=/tmp/seek bs=1k seek=5000 count=1 2>/dev/null && stat -c %s /tmp/seek"
+                    " && truncate -s 40000000 /tmp/sparse && echo end >> /tmp/sparse"
+                    " && stat -c %s /tmp/sparse && tail -c 4 /tmp/sparse; rm -f /tmp/seek /tmp/sparse")
+    assert (r.exit_code, r.stderr) == (0, "")
+    assert r.stdout.split() == ["5121024", "40000004", "end"]
+
+
 def test_file_errors_are_one_line(machine: Machine) -> None:
     with pytest.raises(LinuxWasmError, match="/nonexistent/x: No such file or directory"):
         machine.read_file("/nonexistent/x")
@@ -146,3 +156,13 @@ def test_busy_c_program_is_killed_at_its_timeout(machine: Machine) -> None:
     with pytest.raises(CommandTimeout):
         machine.run(program, timeout=1)
     assert machine.run("echo after", timeout=10).stdout == "after\n"
+
+
+def test_busy_c_program_runs_its_signal_handler(machine: Machine) -> None:
+    """The preemption point lets the kernel deliver a handled signal to a loop."""
+    program = _program(machine, "busy.c", "busy")
+    r = machine.run(f"{program} handler > /tmp/busy.out & pid=$!;"
+                    " until grep -q waiting /tmp/busy.out; do sleep 0.05; done;"  # its handler is in place
+                    " kill -USR1 $pid; wait $pid; echo status=$?; cat /tmp/busy.out", timeout=20)
+    assert r.stdout.splitlines() == ["status=0", "busy: waiting for SIGUSR1", "busy: handled signal 10, then went on"]
+
