@@ -68,6 +68,15 @@ def test_proc_self(machine: Machine) -> None:
     assert "cwd -> /root" in r.stdout
 
 
+def test_command_lines_of_processes(machine: Machine) -> None:
+    """ps and pgrep read /proc/PID/cmdline of other processes (arch/wasm/mm/remote.c)."""
+    r = machine.run("sleep 7 & pid=$!; ps -o pid,args | grep -w $pid | grep -v grep;"
+                    " pgrep -f '^sleep 7'; xargs -0 echo < /proc/self/cmdline; kill $pid")
+    ps_line, pid, own = r.stdout.splitlines()
+    assert ps_line.split() == [pid, "sleep", "7"]
+    assert own == "xargs -0 echo"
+
+
 def test_users_and_names(machine: Machine) -> None:
     r = machine.run("id; whoami; hostname; ls -ld /root")
     lines = r.stdout.splitlines()

@@ -69,6 +69,7 @@ static int create_wasm_tables(struct linux_binprm *bprm, unsigned long *sp_locat
 	if (bprm->envc == 0)
 		current->mm->arg_end = current->mm->env_start = (unsigned long)p;
 	current->mm->env_end = (unsigned long)p;
+	wasm_keep_args(current->mm);
 	if (put_user(0, table++))
 		return -EFAULT;
 	if (copy_to_user(table, aux, sizeof(aux)))

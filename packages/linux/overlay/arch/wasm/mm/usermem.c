@@ -30,6 +30,8 @@ int init_new_context(struct task_struct *tsk, struct mm_struct *mm)
 	INIT_LIST_HEAD(&mm->context.regions);
 	mm->context.end_brk = 0;
 	mm->context.used_low = ULONG_MAX;
+	mm->context.args = NULL;
+	mm->context.args_size = 0;
 	return 0;
 }
 
@@ -39,6 +41,7 @@ void destroy_context(struct mm_struct *mm)
 
 	list_for_each_entry_safe(region, next, &mm->context.regions, node)
 		kfree(region);
+	kfree(mm->context.args);
 }
 
 /* exec: brk starts where the new program's initial memory ends. */

@@ -14,6 +14,8 @@ typedef struct {
 	unsigned long		end_brk;	/* the memory's maximum size */
 	struct list_head	regions;	/* mappings, by address */
 	unsigned long		used_low;	/* lowest address ever mapped */
+	char			*args;		/* exec's argument and environment strings (mm/remote.c) */
+	unsigned long		args_size;
 } mm_context_t;
 
 #define INIT_MM_CONTEXT(name) \

@@ -13,6 +13,11 @@ void destroy_context(struct mm_struct *mm);
 /* Called by exec once the new program's memory is the task's. */
 void wasm_user_memory_init(struct mm_struct *mm);
 
+/* Another process's memory (mm/remote.c). */
+void wasm_keep_args(struct mm_struct *mm);
+int wasm_access_remote_vm(struct mm_struct *mm, unsigned long addr, void *buf,
+			  int len, unsigned int gup_flags);
+
 #include <asm-generic/nommu_context.h>
 
 #endif
