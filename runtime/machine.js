@@ -41,7 +41,7 @@ const TERMINALS = [
 
 /**
  * @typedef {object} MachineOptions
- * @property {BufferSource} kernel      the vmlinux.wasm bytes
+ * @property {BufferSource|WebAssembly.Module} kernel  vmlinux.wasm, its bytes or compiled
  * @property {Uint8Array|null} initrd   the initramfs (cpio, may be gzipped)
  * @property {string} cmdline
  * @property {number} memoryMiB         kernel memory size
@@ -93,7 +93,7 @@ export class Machine {
     const { kernel, memoryMiB } = this.options;
     let module;
     try {
-      module = await WebAssembly.compile(kernel);
+      module = kernel instanceof WebAssembly.Module ? kernel : await WebAssembly.compile(kernel);
     } catch (error) {
       return new MachineExit(2, `not a valid kernel image: ${error.message}`);
     }

@@ -54,8 +54,10 @@ function fail(message) {
 const megabytes = (bytes) => (bytes / 1e6).toFixed(1);
 
 /**
- * Download the files the manifest names, showing the bytes received.
+ * Download the files the manifest names, showing the bytes received. The
+ * kernel compiles while it downloads.
  * @param {{kernel: {path: string, size: number}, initrd: {path: string, size: number}}} manifest
+ * @returns {Promise<{kernel: WebAssembly.Module, initrd: Uint8Array}>}
  */
 async function download(manifest) {
   const files = [manifest.kernel, manifest.initrd];
@@ -65,26 +67,33 @@ async function download(manifest) {
     progress.value = received / total;
     setStatus(`downloading ${megabytes(received)} of ${megabytes(total)} MB`);
   };
-  const fetchOne = async ({ path, size }) => {
+  /** A file's body, counted into the progress bar on its way. */
+  const counted = async ({ path, size }) => {
     const response = await fetch(path);
     if (!response.ok) throw new Error(`${path}: ${response.status} ${response.statusText}`);
-    const bytes = new Uint8Array(size);
     let offset = 0;
-    for (const reader = response.body.getReader(); ;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (offset + value.length > size) throw new Error(`${path}: larger than the manifest says`);
-      bytes.set(value, offset);
-      offset += value.length;
-      received += value.length;
-      show();
-    }
-    if (offset !== size) throw new Error(`${path}: ${offset} bytes, the manifest says ${size}`);
-    return bytes;
+    return response.body.pipeThrough(new TransformStream({
+      transform(chunk, controller) {
+        offset += chunk.length;
+        received += chunk.length;
+        if (offset > size) throw new Error(`${path}: larger than the manifest says`);
+        show();
+        controller.enqueue(chunk);
+      },
+      flush() {
+        if (offset !== size) throw new Error(`${path}: ${offset} bytes, the manifest says ${size}`);
+      },
+    }));
   };
   show();
-  const [kernel, initrd] = await Promise.all(files.map(fetchOne));
-  return { kernel: kernel.buffer, initrd };
+  const [kernelBody, initrdBody] = await Promise.all(files.map(counted));
+  const [kernel, initrd] = await Promise.all([
+    WebAssembly.compileStreaming(new Response(kernelBody, { headers: { 'Content-Type': 'application/wasm' } }))
+      .catch((error) => Promise.reject(error instanceof WebAssembly.CompileError
+        ? new Error(`${manifest.kernel.path} is not a valid kernel image: ${error.message}`) : error)),
+    new Response(initrdBody).arrayBuffer(),
+  ]);
+  return { kernel, initrd: new Uint8Array(initrd) };
 }
 
 function appendLog(text) {
@@ -184,7 +193,7 @@ async function main() {
     manifest = await response.json();
     files = await download(manifest);
   } catch (error) {
-    return fail(`the download failed (${error.message})`);
+    return fail(`loading failed: ${error.message}`);
   }
   progress.hidden = true;
   restartButton.disabled = false;

@@ -5,7 +5,7 @@ import { Machine } from '../machine.js';
 
 /**
  * @typedef {object} BrowserMachineOptions
- * @property {ArrayBuffer} kernel      vmlinux.wasm
+ * @property {WebAssembly.Module} kernel  vmlinux.wasm, compiled
  * @property {Uint8Array} initrd       the initramfs
  * @property {string} cmdline
  * @property {number} [memoryMiB]
