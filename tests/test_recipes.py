@@ -122,6 +122,13 @@ def test_patch_that_is_a_folder_counts_as_missing(tmp_path: Path) -> None:
         load("thing", tmp_path)
 
 
+def test_patch_not_listed_is_an_error(tmp_path: Path) -> None:
+    folder = make_recipe(tmp_path)
+    (folder / "patches" / "0003-forgotten.patch").write_text("--- a/x\n+++ b/x\n")
+    with pytest.raises(LinuxWasmError, match="patch 0003-forgotten.patch is in patches/ but not listed"):
+        load("thing", tmp_path)
+
+
 def test_invalid_toml(tmp_path: Path) -> None:
     make_recipe(tmp_path, VALID.replace('name = "thing"', 'name = "thing'))
     with pytest.raises(LinuxWasmError) as err:

@@ -101,6 +101,10 @@ def load(name: str, root: Path = PACKAGES) -> Recipe:
     for patch in patches:
         if not patch.is_file():
             raise LinuxWasmError(f"{path}: patch {patch.name} is listed but missing")
+    # A patch file that the list forgets would be left out without a word.
+    unlisted = sorted(set((folder / "patches").glob("*.patch")) - set(patches))
+    if unlisted:
+        raise LinuxWasmError(f"{path}: patch {unlisted[0].name} is in patches/ but not listed")
     return Recipe(
         name=data["name"],
         version=data["version"],
