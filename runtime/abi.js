@@ -23,7 +23,7 @@ export class TaskExit extends Error {
 }
 
 import { readInput } from './console-input.js';
-import { addPreemptionPoints } from './preempt.js';
+import { addPreemptionPoints, hasPreemptionPoints } from './preempt.js';
 import { ENOENT, ENOEXEC, UserRestart, abiProblem, memoryImport } from './user-abi.js';
 
 const WASM_PAGE = 65536;
@@ -48,10 +48,12 @@ export function fingerprint(bytes) {
 
 /**
  * The program with its preemption points (preempt.js); as it is if it has
- * code the rewriter does not know (a busy loop in it then holds the CPU).
+ * them already, or code the rewriter does not know (a busy loop in it then
+ * holds the CPU).
  * @param {Uint8Array} bytes
  */
 function withPreemptionPoints(bytes) {
+  if (hasPreemptionPoints(bytes)) return bytes;
   try {
     return addPreemptionPoints(bytes);
   } catch {

@@ -20,6 +20,7 @@
 export const PREEMPT_FLAG = 16;
 const NR_SCHED_YIELD = 124;
 
+const CUSTOM_SECTION = 0;
 const CODE_SECTION = 10;
 const IMPORT_SECTION = 2;
 
@@ -166,9 +167,32 @@ function syscallIndex(r, end) {
 }
 
 /**
- * The program with a preemption point at the top of every loop. Throws if
- * the module has something this does not know; the caller then runs it
- * as it is.
+ * The custom section that marks a program as rewritten already: the system
+ * image's programs are rewritten when it is built (linuxwasm's system.py,
+ * with node/preempt.js), which spares each boot the work.
+ */
+export const PREEMPTED_SECTION = 'linuxwasm.preempted';
+
+/** Whether the program carries the mark of addPreemptionPoints(). @param {Uint8Array} bytes */
+export function hasPreemptionPoints(bytes) {
+  const r = new Reader(bytes, 8);
+  try {
+    while (r.at < bytes.length) {
+      const id = r.byte();
+      const end = r.u32() + r.at;
+      if (id === CUSTOM_SECTION && r.name() === PREEMPTED_SECTION) return true;
+      r.at = end;
+    }
+  } catch {
+    // A malformed module: the compiler will say so.
+  }
+  return false;
+}
+
+/**
+ * The program with a preemption point at the top of every loop, and the
+ * mark that says so. Throws if the module has something this does not
+ * know; the caller then runs it as it is.
  * @param {Uint8Array} bytes
  * @returns {Uint8Array}
  */
@@ -220,6 +244,9 @@ export function addPreemptionPoints(bytes) {
     const contentLength = content.reduce((n, p) => n + p.length, 0);
     out.push(Uint8Array.from([id, ...encodeU32(contentLength)]), ...content);
   }
+  const name = new TextEncoder().encode(PREEMPTED_SECTION);
+  out.push(Uint8Array.from([CUSTOM_SECTION, ...encodeU32(encodeU32(name.length).length + name.length),
+    ...encodeU32(name.length)]), name);
   const result = new Uint8Array(out.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const part of out) {

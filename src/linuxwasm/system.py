@@ -1,10 +1,13 @@
 """The system image: BusyBox, /init, the agent and /etc (see system/README.md)."""
 
+import shutil
+import subprocess
 from pathlib import Path
 
 from linuxwasm import busybox, commands, guest
+from linuxwasm.errors import LinuxWasmError
 from linuxwasm.initramfs import Initramfs
-from linuxwasm.paths import BUILD, INITRAMFS, SYSTEM
+from linuxwasm.paths import BUILD, INITRAMFS, RUNTIME, SYSTEM
 
 DIRECTORIES = {
     "/bin": 0o755, "/sbin": 0o755, "/usr/bin": 0o755, "/usr/sbin": 0o755,
@@ -13,20 +16,45 @@ DIRECTORIES = {
 }
 
 
+PREEMPT_TOOL = RUNTIME / "node" / "preempt.js"
+
+
+def preempted(program: Path) -> Path:
+    """The program with its preemption points (runtime/preempt.js) added now,
+    not at every boot; rewritten again only when it or the rewriter changed."""
+    output = BUILD / "system" / "preempted" / program.name
+    inputs = (program, RUNTIME / "preempt.js", PREEMPT_TOOL)
+    if output.exists() and output.stat().st_mtime >= max(p.stat().st_mtime for p in inputs):
+        return output
+    node = shutil.which("node")
+    if node is None:
+        raise LinuxWasmError("node not found: install Node.js 20 or newer (run 'make deps')")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run([node, str(PREEMPT_TOOL), str(program), str(output)], capture_output=True, text=True)
+    if result.returncode:
+        raise LinuxWasmError(result.stderr.strip() or f"{PREEMPT_TOOL.name} failed on {program}")
+    return output
+
+
+def programs(report: commands.Report = lambda line: None) -> dict[str, Path]:
+    """The image's programs by their path in it, built and rewritten as needed."""
+    return {
+        "/init": preempted(guest.build_program(SYSTEM / "init.c", BUILD / "system" / "init.wasm", libc=True)),
+        "/sbin/linuxwasm-agent": preempted(
+            guest.build_program(SYSTEM / "agent.c", BUILD / "system" / "agent.wasm", libc=True)),
+        "/bin/busybox": preempted(busybox.build(report)),
+    }
+
+
 def image(report: commands.Report = lambda line: None) -> Initramfs:
     """The system's files, built as needed."""
-    box = busybox.build(report)
-    init = guest.build_program(SYSTEM / "init.c", BUILD / "system" / "init.wasm", libc=True)
-    agent = guest.build_program(SYSTEM / "agent.c", BUILD / "system" / "agent.wasm", libc=True)
-
     files = Initramfs()
     for path, mode in DIRECTORIES.items():
         files.add_dir(path, mode)
     # The kernel opens it for init before devtmpfs is mounted over /dev.
     files.add_char_device("/dev/console", 5, 1)
-    files.add_file_from("/init", init, mode=0o755)
-    files.add_file_from("/sbin/linuxwasm-agent", agent, mode=0o755)
-    files.add_file_from("/bin/busybox", box, mode=0o755)
+    for path, program in programs(report).items():
+        files.add_file_from(path, program, mode=0o755)
     for link in busybox.BUSYBOX_LINKS.read_text().split():
         if link != "/bin/busybox":
             files.add_symlink(link, "/bin/busybox")
