@@ -171,7 +171,7 @@ function syscallIndex(r, end) {
  * image's programs are rewritten when it is built (linuxwasm's system.py,
  * with node/preempt.js), which spares each boot the work.
  */
-export const PREEMPTED_SECTION = 'linuxwasm.preempted';
+const PREEMPTED_SECTION = 'linuxwasm.preempted';
 
 /** Whether the program carries the mark of addPreemptionPoints(). @param {Uint8Array} bytes */
 export function hasPreemptionPoints(bytes) {
