@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Control flow and faults: setjmp/longjmp across frames, and children
- * that crash (a wild pointer, a trap) and are reported to their parent as
- * killed by SIGSEGV and SIGILL while the system goes on. As /init it runs
- * all of it; from a shell, "faults setjmp", "faults segv" or "faults trap"
- * runs one part.
+ * that crash (a wild pointer, a trap, a recursion without end) and are
+ * reported to their parent as killed by SIGSEGV, SIGILL and SIGSEGV while
+ * the system goes on. As /init it runs all of it; from a shell, "faults
+ * setjmp", "faults segv", "faults trap" or "faults stack" runs one part.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -25,10 +25,22 @@ static void deep(int n)
 	deep(n - 1);
 }
 
+static int bottomless(int n);
+/* Called through this, the recursion cannot be made a loop. */
+static int (*volatile again)(int) = bottomless;
+
+/* Frames on the engine's call stack alone, until it overflows. */
+static int bottomless(int n)
+{
+	return again(n + 1) + n;
+}
+
 static int crash(const char *how)
 {
 	if (strcmp(how, "segv") == 0)
 		return *(volatile int *)0xfffffff0;	/* beyond any process memory */
+	if (strcmp(how, "stack") == 0)
+		return bottomless(0);
 	__builtin_trap();
 }
 
@@ -67,6 +79,7 @@ int main(int argc, char **argv)
 
 	spawn_and_report("segv");
 	spawn_and_report("trap");
+	spawn_and_report("stack");
 	printf("faults: still running\n");
 	finish(0);
 }

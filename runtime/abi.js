@@ -22,6 +22,7 @@ export class TaskExit extends Error {
   }
 }
 
+import { HANDLER_GLUE } from './glue.js';
 import { readInput } from './console-input.js';
 import { addPreemptionPoints, hasPreemptionPoints } from './preempt.js';
 import { ENOENT, ENOEXEC, UserRestart, abiProblem, memoryImport } from './user-abi.js';
@@ -74,6 +75,8 @@ export function readCString(memory, address) {
 }
 
 /**
+ * What the kernel imports see of a host thread: the machine's parts, this
+ * thread's kernel instance, and the task it runs now.
  * @typedef {object} TaskContext
  * @property {WebAssembly.Memory} memory      the shared kernel memory
  * @property {number} epoch                   the machine's clock origin (ms, performance.timeOrigin scale)
@@ -84,15 +87,36 @@ export function readCString(memory, address) {
  * @property {(message: object) => void} post send a message to the machine
  * @property {(vterm: number, bytes: Uint8Array) => void} writeConsole
  * @property {WebAssembly.Instance|null} kernel  this thread's kernel instance, once created
- * @property {UserProgram|null} user     the task's user program: its memory is what copy_*_user see
- * @property {UserProgram|null} pending  a program loaded by exec, until the exec commits to it
  * @property {Map<string, CompiledProgram>} modules  compiled programs by fingerprint and by file key, shared by the machine
+ * @property {TaskState} task                 the task running now
+ */
+
+/**
+ * One task's part of the host.
+ * @typedef {object} TaskState
+ * @property {number} id                 its task_struct address (0 for the boot task on a thread of its own)
+ * @property {boolean} boot              the boot task, which becomes the idle task
+ * @property {UserProgram|null} user     its user program: its memory is what copy_*_user see
+ * @property {UserProgram|null} pending  a program loaded by exec, until the exec commits to it
  * @property {{bytes: Uint8Array, length: number}|null} image  a program arriving from exec_chunk
  * @property {number} kernelTop         the kernel's stack pointer while the task is in user space
- * @property {number[]} kernelStacks     the kernel's stack pointer at each signal handler call, innermost last
+ * @property {{kernel: number, user: number}[]} kernelStacks  the kernel's and the program's stack
+ *                                       pointers at each signal handler call, innermost last
  * @property {object|null} next          what to start on the next return to user space:
  *                                       {program, sp} after exec, {clone: {module, memory, sp}} for a clone child
  */
+
+/**
+ * @param {number} id
+ * @param {{boot?: boolean, clone?: object|null}} how  the boot task, or a clone child's user program
+ * @returns {TaskState}
+ */
+export function newTaskState(id, { boot = false, clone = null } = {}) {
+  return {
+    id, boot, user: null, pending: null, image: null, kernelTop: 0, kernelStacks: [],
+    next: clone ? { clone } : null,
+  };
+}
 
 /**
  * @typedef {object} CompiledProgram
@@ -109,17 +133,47 @@ export function readCString(memory, address) {
  */
 
 /**
- * The "host" imports of one kernel instance.
- * @param {TaskContext} ctx
+ * How tasks meet host threads: the imports of one of the two ways
+ * (arch/wasm/kernel/process.c), coroutines or a thread per task.
+ * @typedef {object} Tasking
+ * @property {() => number} coroutines
+ * @property {Function} task_switch
+ * @property {(task: number, user: number) => void} task_spawn
+ * @property {() => never} task_exit
+ * @property {(task: number, sp: number) => void} user_clone  the child shares the current program
  */
-export function kernelImports(ctx) {
+
+/**
+ * This thread's instance of the kernel, with the signal handler glue
+ * between it and user programs.
+ * @param {WebAssembly.Module} module
+ * @param {TaskContext} ctx
+ * @param {Tasking} tasking
+ */
+export function instantiateKernel(module, ctx, tasking) {
+  let glue = null;
+  const imports = kernelImports(ctx, () => glue.exports.handlers);
+  glue = new WebAssembly.Instance(new WebAssembly.Module(HANDLER_GLUE), { host: imports });
+  return new WebAssembly.Instance(module, {
+    env: { memory: ctx.memory },
+    host: { ...imports, ...tasking, user_call: glue.exports.user_call },
+  });
+}
+
+/**
+ * The "host" imports of one kernel instance, but for tasking and user_call.
+ * @param {TaskContext} ctx
+ * @param {() => WebAssembly.Table} handlers  the glue's table of the signal handler to call
+ */
+function kernelImports(ctx, handlers) {
   const kernel = () => new Uint8Array(ctx.memory.buffer);
-  const userBytes = () => (ctx.user ? new Uint8Array(ctx.user.memory.buffer) : new Uint8Array(0));
+  const kernelStack = () => ctx.kernel.exports.__stack_pointer;
+  const userBytes = () => (ctx.task.user ? new Uint8Array(ctx.task.user.memory.buffer) : new Uint8Array(0));
 
   /** The user memory as 32-bit words, if uaddr is an aligned word in it. */
   function userWords(uaddr) {
-    if (!ctx.user || uaddr & 3 || uaddr + 4 > ctx.user.memory.buffer.byteLength) return null;
-    return new Int32Array(ctx.user.memory.buffer);
+    if (!ctx.task.user || uaddr & 3 || uaddr + 4 > ctx.task.user.memory.buffer.byteLength) return null;
+    return new Int32Array(ctx.task.user.memory.buffer);
   }
 
   /** How many of the n bytes from addr lie in the user memory of size. */
@@ -152,7 +206,7 @@ export function kernelImports(ctx) {
         env: { memory },
         linux: { syscall: ctx.kernel.exports.syscall },
       });
-      ctx.pending = { module, memory, instance, maxBytes: limits.max * WASM_PAGE };
+      ctx.task.pending = { module, memory, instance, maxBytes: limits.max * WASM_PAGE };
       return 0;
     } catch {
       return -ENOEXEC;
@@ -191,26 +245,20 @@ export function kernelImports(ctx) {
       const setAt = performance.timeOrigin + performance.now();
       ctx.post({ kind: 'timer', setAt, deadline: setAt + delayNs / 1e6 });
     },
-    task_spawn(task, user) {
-      ctx.post({ kind: 'spawn', task, user: user !== 0 });
-    },
-    task_exit() {
-      throw new TaskExit();
-    },
     exec_cached(keyAddress) {
       const program = ctx.modules.get(`file:${readCString(ctx.memory, keyAddress)}`);
       return program ? instantiateProgram(program) : -ENOENT;
     },
     exec_begin(size) {
-      ctx.image = { bytes: new Uint8Array(size), length: 0 };
+      ctx.task.image = { bytes: new Uint8Array(size), length: 0 };
     },
     exec_chunk(buf, len) {
-      ctx.image.bytes.set(kernel().subarray(buf, buf + len), ctx.image.length);
-      ctx.image.length += len;
+      ctx.task.image.bytes.set(kernel().subarray(buf, buf + len), ctx.task.image.length);
+      ctx.task.image.length += len;
     },
     exec_load(keyAddress) {
-      const { bytes } = ctx.image;
-      ctx.image = null;
+      const { bytes } = ctx.task.image;
+      ctx.task.image = null;
       const fileKey = `file:${readCString(ctx.memory, keyAddress)}`;
       try {
         // Each distinct program is compiled once per machine, whatever
@@ -228,17 +276,17 @@ export function kernelImports(ctx) {
       }
     },
     exec_commit() {
-      ctx.user = ctx.pending;
-      ctx.pending = null;
+      ctx.task.user = ctx.task.pending;
+      ctx.task.pending = null;
       // The machine sets the program's preemption flag (preempt.js).
-      ctx.post({ kind: 'program', memory: ctx.user.memory });
-      return ctx.user.instance.exports.__stack_pointer.value;
+      ctx.post({ kind: 'program', task: ctx.task.id, memory: ctx.task.user.memory });
+      return ctx.task.user.instance.exports.__stack_pointer.value;
     },
     exec_start(sp) {
-      ctx.next = { program: ctx.user, sp };
+      ctx.task.next = { program: ctx.task.user, sp };
     },
     user_grow(size) {
-      const memory = ctx.user.memory;
+      const memory = ctx.task.user.memory;
       const missing = size - memory.buffer.byteLength;
       if (missing > 0) {
         try {
@@ -249,29 +297,27 @@ export function kernelImports(ctx) {
       }
       return memory.buffer.byteLength;
     },
-    user_max: () => ctx.user.maxBytes,
-    user_sp: () => ctx.user.instance.exports.__stack_pointer.value,
-    user_call(fn, sig, info, uc, sp) {
-      const program = ctx.user.instance.exports;
-      const kernelStack = ctx.kernel.exports.__stack_pointer;
-      const userSp = program.__stack_pointer.value;
-      ctx.kernelStacks.push(kernelStack.value);
+    user_max: () => ctx.task.user.maxBytes,
+    user_sp: () => ctx.task.user.instance.exports.__stack_pointer.value,
+    // The glue's user_call (glue.js) brackets a signal handler's call.
+    user_call_begin(fn, sp) {
+      const program = ctx.task.user.instance.exports;
+      const handler = program.__indirect_function_table.get(fn);
+      handlers().set(0, handler);
+      ctx.task.kernelStacks.push({ kernel: kernelStack().value, user: program.__stack_pointer.value });
       program.__stack_pointer.value = sp;
-      try {
-        program.__indirect_function_table.get(fn)(sig, info, uc);
-      } catch (error) {
-        // A longjmp or trap out of the handler leaves the kernel frames
-        // below this point: the kernel's stack is the enclosing level's.
-        ctx.kernelStacks.pop();
-        kernelStack.value = ctx.kernelStacks.at(-1) ?? ctx.kernelTop;
-        throw error;
-      }
-      ctx.kernelStacks.pop();
-      program.__stack_pointer.value = userSp;
+      return handler ? handler.length : 0;
     },
-    user_clone(task, sp) {
-      const { module, memory, maxBytes } = ctx.user;
-      ctx.post({ kind: 'clone', task, user: { module, memory, maxBytes, sp } });
+    user_call_end() {
+      const { user } = ctx.task.kernelStacks.pop();
+      ctx.task.user.instance.exports.__stack_pointer.value = user;
+    },
+    user_call_unwind() {
+      // A longjmp or trap out of the handler leaves the kernel frames
+      // below this point: the kernel's stack is the enclosing level's.
+      const stacks = ctx.task.kernelStacks;
+      stacks.pop();
+      kernelStack().value = stacks.length ? stacks.at(-1).kernel : ctx.task.kernelTop;
     },
     user_restart() {
       throw new UserRestart();

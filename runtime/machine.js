@@ -1,6 +1,8 @@
-// A machine: the shared kernel memory, the compiled kernel, and one host
-// thread per kernel task. Environment-neutral; a platform adapter creates
-// the threads (Node worker_threads, browser Web Workers).
+// A machine: the shared kernel memory, the compiled kernel, and the host
+// threads that run its tasks: one for all of them where the engine can
+// switch stacks (coroutines.js), one per task otherwise (thread.js).
+// Environment-neutral; a platform adapter creates the threads (Node
+// worker_threads, browser Web Workers).
 
 import { IRQ_AGENT, IRQ_CONSOLE, IRQ_RESIZE, IRQ_TIMER, VT_AGENT, VT_CONSOLE } from './abi.js';
 import { createInputRing, writeInput } from './console-input.js';
@@ -11,26 +13,28 @@ const WASM_PAGE = 65536;
 /**
  * A host thread that runs tasks. It is sent {kind: 'machine', machine} once
  * (what all tasks share) and then {kind: 'task', start} for each task to
- * run (see task.js); it reports through onMessage until each task ends.
+ * run (see thread.js); it reports through onMessage until each task ends.
  * @typedef {{post(start: object): void, terminate(): void}} HostThread
  */
 
 /**
  * @typedef {object} Platform
  * @property {(onMessage: (message: object) => void, onError: (error: Error) => void) => HostThread} createThread
+ * @property {boolean} coroutines  whether its threads can switch Wasm stacks (stack-switching.js)
  * @property {() => void} [collectGarbage]  run the main thread's garbage collector, if the platform can
  */
 
 /*
- * Starting a host thread costs milliseconds (a new engine isolate); the boot
- * alone starts a dozen kernel threads. Threads are started ahead, while the
- * kernel boots, and a thread whose task ended waits for the next task.
+ * Without coroutines: starting a host thread costs milliseconds (a new
+ * engine isolate), and the boot alone starts a dozen kernel threads.
+ * Threads are started ahead, while the kernel boots, and a thread whose
+ * task ended waits for the next task.
  */
 const POOL_START = 12;
 const POOL_MAX = 16;
 
 /** How often (in task exits) to ask the platform to collect garbage. */
-const GC_EVERY_EXITS = 64;
+const GC_EVERY_EXITS = 8;
 
 /** Each terminal's input ring size and interrupt line, by vterm number. */
 const TERMINALS = [
@@ -70,7 +74,7 @@ export class Machine {
     this.clones = new Map();
     /** @type {Map<string, object>} every program compiled so far, by fingerprint and file key (abi.js) */
     this.modules = new Map();
-    /** @type {Map<HostThread, WebAssembly.Memory>} the memory of the program each thread runs */
+    /** @type {Map<HostThread, Map<number, WebAssembly.Memory>>} the memory of each task's program, by thread */
     this.programs = new Map();
     /** @type {Set<number>} clone children to start once their program arrives */
     this.waitingForClone = new Set();
@@ -103,8 +107,8 @@ export class Machine {
     this.epoch = performance.timeOrigin + performance.now();
     /** What every task thread gets once (task.js, MachineShared). */
     this.shared = {
-      module, memory: this.memory, epoch: this.epoch, cmdline: this.options.cmdline, inputs: this.inputs,
-      windowSize: this.windowSize,
+      module, memory: this.memory, coroutines: this.platform.coroutines, epoch: this.epoch,
+      cmdline: this.options.cmdline, inputs: this.inputs, windowSize: this.windowSize,
     };
 
     return new Promise((resolve) => {
@@ -114,7 +118,9 @@ export class Machine {
           this.options.timeoutMs);
       }
       this.spawn(0);
-      for (let i = 0; i < POOL_START; i++) this.pool.push(this.createThread());
+      if (!this.platform.coroutines) {
+        for (let i = 0; i < POOL_START; i++) this.pool.push(this.createThread());
+      }
     });
   }
 
@@ -154,7 +160,8 @@ export class Machine {
         else this.spawn(message.task);
         break;
       case 'program':
-        this.programs.set(thread, message.memory);
+        if (!this.programs.has(thread)) this.programs.set(thread, new Map());
+        this.programs.get(thread).set(message.task, message.memory);
         break;
       case 'module':
         this.modules.set(message.key, message.program);
@@ -164,15 +171,10 @@ export class Machine {
         if (this.waitingForClone.delete(message.task)) this.spawn(message.task);
         break;
       case 'exit':
-        // The task's memory may already hold a new task, whose spawn
-        // message, from another thread, may have come first: the map
-        // entry is this thread's only if it still points at it.
-        if (this.threads.get(message.task) === thread) this.threads.delete(message.task);
-        this.programs.delete(thread);
-        if (this.pool.length < POOL_MAX) this.pool.push(thread);
-        else thread.terminate();
-        // Clone messages leave each process's memory reachable from this
-        // thread, which allocates too little for its collector to run:
+        this.programs.get(thread)?.delete(message.task);
+        if (!this.platform.coroutines) this.threadFree(message.task, thread);
+        // Program and clone messages leave each process's memory reachable
+        // from this thread, which allocates too little for its collector:
         // collect now and then, where the platform can.
         if (++this.exits % GC_EVERY_EXITS === 0) this.platform.collectGarbage?.();
         break;
@@ -196,6 +198,16 @@ export class Machine {
       default:
         this.finish(3, `unknown message from a task thread: ${JSON.stringify(message)}`);
     }
+  }
+
+  /** A task's own thread is free: it waits in the pool for the next task. */
+  threadFree(task, thread) {
+    // The task's memory may already hold a new task, whose spawn message,
+    // from another thread, may have come first: the map entry is this
+    // thread's only if it still points at it.
+    if (this.threads.get(task) === thread) this.threads.delete(task);
+    if (this.pool.length < POOL_MAX) this.pool.push(thread);
+    else thread.terminate();
   }
 
   /**
@@ -252,8 +264,8 @@ export class Machine {
     Atomics.or(this.words, this.irqIndex, this.pendingIrqs);
     this.pendingIrqs = 0;
     Atomics.notify(this.words, this.irqIndex);
-    for (const memory of this.programs.values()) {
-      Atomics.store(new Int32Array(memory.buffer, PREEMPT_FLAG, 1), 0, 1);
+    for (const memories of this.programs.values()) {
+      for (const memory of memories.values()) Atomics.store(new Int32Array(memory.buffer, PREEMPT_FLAG, 1), 0, 1);
     }
   }
 

@@ -20,10 +20,19 @@ def trap_initramfs(tmp_path_factory) -> Path:
     return guest.build("trap.c", tmp_path_factory.mktemp("trap") / "initramfs.cpio.gz")
 
 
-def test_boots_runs_init_and_powers_off(kernel_image, init_initramfs):
-    result = boot(runner.RunOptions(kernel=kernel_image, initramfs=init_initramfs, timeout=30))
+# The two ways the host runs tasks (runtime/coroutines.js, runtime/thread.js):
+# the tests of what a task does run in both.
+TASKING = pytest.mark.parametrize("coroutines", [False, True], ids=["threads", "coroutines"])
+
+
+@TASKING
+def test_boots_runs_init_and_powers_off(kernel_image, init_initramfs, coroutines):
+    result = boot(runner.RunOptions(kernel=kernel_image, initramfs=init_initramfs, timeout=30,
+                                    coroutines=coroutines))
     out = result.stdout
     assert "Linux version 6.1.192" in out
+    mode = "coroutines on one host thread" if coroutines else "host threads"
+    assert f"tasks run as {mode}\n" in out
     assert "Run /init as init process" in out
     assert "hello from wasm userspace\nargv: /init\nenv: HOME=/\nenv: TERM=linux\n" in out
     assert "uname release: 6.1.192\n" in out
@@ -64,9 +73,10 @@ def test_user_memory_layout(kernel_image, tmp_path):
     assert result.returncode == runner.EXIT_POWER_OFF
 
 
-def test_init_built_with_musl(kernel_image, tmp_path):
+@TASKING
+def test_init_built_with_musl(kernel_image, tmp_path, coroutines):
     """stdio, malloc through mmap, files, posix_spawn + waitpid, with musl."""
-    result = boot_program(kernel_image, tmp_path, "libc-init.c", libc=True)
+    result = boot_program(kernel_image, tmp_path, "libc-init.c", libc=True, coroutines=coroutines)
     out = result.stdout
     assert "musl init: Linux 6.1.192, argc 1, TERM=linux\n" in out
     assert "malloc: 4 MiB ok\n" in out
@@ -78,9 +88,10 @@ def test_init_built_with_musl(kernel_image, tmp_path):
     assert result.returncode == runner.EXIT_POWER_OFF
 
 
-def test_posix_threads(kernel_image, tmp_path):
+@TASKING
+def test_posix_threads(kernel_image, tmp_path, coroutines):
     """Four threads, a mutex, a condition variable, join, per-thread errno."""
-    result = boot_program(kernel_image, tmp_path, "threads-init.c", libc=True)
+    result = boot_program(kernel_image, tmp_path, "threads-init.c", libc=True, coroutines=coroutines)
     out = result.stdout
     assert "threads: counter 80000 of 80000\n" in out
     assert "threads: joined with their results and errno values: ok\n" in out
@@ -88,20 +99,23 @@ def test_posix_threads(kernel_image, tmp_path):
     assert result.returncode == runner.EXIT_POWER_OFF
 
 
-def test_setjmp_and_crashing_children(kernel_image, tmp_path):
-    """longjmp across frames; children that fault die by SIGSEGV/SIGILL, the system goes on."""
-    result = boot_program(kernel_image, tmp_path, "faults-init.c", libc=True)
+@TASKING
+def test_setjmp_and_crashing_children(kernel_image, tmp_path, coroutines):
+    """longjmp across frames; children that fault or overflow their stack die by SIGSEGV/SIGILL."""
+    result = boot_program(kernel_image, tmp_path, "faults-init.c", libc=True, coroutines=coroutines)
     out = result.stdout
     assert "faults: setjmp returned 42 after 2 entries\n" in out
     assert "faults: segv child killed by Segmentation fault\n" in out
     assert "faults: trap child killed by Illegal instruction\n" in out
+    assert "faults: stack child killed by Segmentation fault\n" in out
     assert "faults: still running\n" in out
     assert result.returncode == runner.EXIT_POWER_OFF
 
 
-def test_signal_handlers(kernel_image, tmp_path):
+@TASKING
+def test_signal_handlers(kernel_image, tmp_path, coroutines):
     """Handlers, EINTR, SA_RESTART with system calls in the handler, longjmp out, SIGTERM."""
-    result = boot_program(kernel_image, tmp_path, "signals-init.c", libc=True)
+    result = boot_program(kernel_image, tmp_path, "signals-init.c", libc=True, coroutines=coroutines)
     checks = [line for line in result.stdout.splitlines() if line.startswith("signals: ")]
     assert len(checks) == 5, result.stdout
     assert all(line.endswith(": ok") for line in checks), checks

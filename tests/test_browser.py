@@ -46,13 +46,17 @@ def status(page) -> str:
     return page.locator("#status").text_content()
 
 
-def test_shell_in_the_page(page, url):
-    page.goto(url)
+# A Web Worker per task, or (Chromium has JSPI) with ?coroutines all tasks in one.
+@pytest.mark.parametrize("query, tasking", [("", "host threads"), ("?coroutines", "coroutines on one host thread")],
+                         ids=["threads", "coroutines"])
+def test_shell_in_the_page(page, url, query, tasking):
+    page.goto(url + query)
     browser.wait_for_prompt(page)
     output = browser.run_command(page, "echo hello-from-browser; uname -r")
     assert output[0] == "hello-from-browser"
     assert re.fullmatch(r"6\.1\.\d+", output[1]), output
     assert status(page) == "running"
+    assert f"tasks run as {tasking}\r\n" in page.locator("#log").text_content()
 
 
 def test_resize_reaches_the_guest(page, url):

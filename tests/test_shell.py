@@ -140,10 +140,12 @@ def test_setjmp_program(machine: Machine) -> None:
 
 def test_segfault_is_reported_and_the_shell_goes_on(machine: Machine) -> None:
     program = _program(machine, "faults-init.c", "faults")
-    r = machine.run(f"{program} segv; echo status $?; {program} trap; echo status $?")
+    r = machine.run(f"{program} segv; echo status $?; {program} trap; echo status $?; "
+                    f"{program} stack; echo status $?")
     # hush names the signal on its stdout, as it does on a terminal.
     assert r.stdout.splitlines() == ["Segmentation fault", f"status {128 + 11}",
-                                     "Illegal instruction", f"status {128 + 4}"]
+                                     "Illegal instruction", f"status {128 + 4}",
+                                     "Segmentation fault", f"status {128 + 11}"]
 
 
 def _quote(text: str) -> str:

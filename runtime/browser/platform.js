@@ -2,6 +2,7 @@
 // guest writes to a terminal reaches the page through a callback. The
 // machine (../machine.js) runs on the page's thread; it never blocks.
 import { Machine } from '../machine.js';
+import { canSwitchStacks } from '../stack-switching.js';
 
 /**
  * @typedef {object} BrowserMachineOptions
@@ -10,6 +11,7 @@ import { Machine } from '../machine.js';
  * @property {string} cmdline
  * @property {number} [memoryMiB]
  * @property {(vterm: number, bytes: Uint8Array) => void} onOutput  a terminal's output, by vterm number
+ * @property {boolean} [coroutines]  all tasks in one Web Worker, where the engine can switch stacks
  */
 
 /**
@@ -34,6 +36,7 @@ export function missingFeature() {
 /** @param {BrowserMachineOptions} options @returns {Machine} */
 export function createMachine(options) {
   const platform = {
+    coroutines: Boolean(options.coroutines) && canSwitchStacks(),
     createThread(onMessage, onError) {
       const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
       worker.onmessage = ({ data }) => {

@@ -1,9 +1,8 @@
-// Browser side of a task thread: a module Web Worker. Terminal output goes
-// to the page as a message ({kind: 'console', vterm, bytes}), which the
-// platform (platform.js) takes before the machine sees it. Otherwise the
-// same as the Node worker: what all tasks share first, then one task at a
-// time on one kernel instance.
-import { prepareTask, runTask } from '../task.js';
+// Browser side of a host thread (../thread.js): a module Web Worker.
+// Terminal output goes to the page as a message ({kind: 'console', vterm,
+// bytes}), which the platform (platform.js) takes before the machine sees
+// it. Otherwise the same as the Node worker.
+import { prepareThread, runTask } from '../thread.js';
 
 const post = (message) => self.postMessage(message);
 
@@ -16,7 +15,7 @@ let ctx = null;
 
 self.onmessage = ({ data: message }) => {
   try {
-    if (message.kind === 'machine') ctx = prepareTask(message.machine, post, writeConsole);
+    if (message.kind === 'machine') ctx = prepareThread(message.machine, post, writeConsole);
     else runTask(ctx, message.start);
   } catch (error) {
     post({ kind: 'trap', task: message.start?.task ?? 0, name: '?', message: String(error.stack ?? error) });

@@ -1,5 +1,8 @@
 // Run a machine under Node: node runtime/node/main.js --kernel K [--initrd I]
 //   [--cmdline C] [--memory MiB] [--timeout S] [--agent [--verbose]]
+// Tasks run as coroutines on one host thread if Node was started with V8's
+// stack switching flag (src/linuxwasm/runner.py knows which), else each on
+// a host thread of its own.
 // The console is this process's terminal (stdin, stdout), unless --agent:
 // then stdin and stdout carry the agent channel (/dev/hvc1 in the guest,
 // for the Python API) and the console's output goes to stderr with
@@ -15,6 +18,7 @@ import { Worker } from 'node:worker_threads';
 import { VT_AGENT, VT_CONSOLE } from '../abi.js';
 import { EscapeFilter } from '../escape.js';
 import { Machine } from '../machine.js';
+import { canSwitchStacks } from '../stack-switching.js';
 
 const { values } = parseArgs({
   options: {
@@ -45,8 +49,12 @@ if (!values.kernel) {
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc');
+// Node 20 and 22 switch stacks only with a V8 flag given on the command
+// line; set later, from here, it crashes this thread's next collection.
+const coroutines = canSwitchStacks();
 
 const platform = {
+  coroutines,
   collectGarbage: gc,
   createThread(onMessage, onError) {
     const outputs = [];

@@ -1,11 +1,11 @@
-// Node side of a task thread: worker_threads in, terminal output straight
-// to the file descriptor main.js chose for each terminal (workerData.outputs,
-// by vterm number; none: discarded). The machine first sends what all tasks
-// share, then one task at a time; the thread keeps one kernel instance for
-// all of them.
+// Node side of a host thread (../thread.js): worker_threads in, terminal
+// output straight to the file descriptor main.js chose for each terminal
+// (workerData.outputs, by vterm number; none: discarded). The machine first
+// sends what all tasks share, then the task to run: with coroutines, the
+// boot task once; otherwise one task at a time.
 import { writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { prepareTask, runTask } from '../task.js';
+import { prepareThread, runTask } from '../thread.js';
 
 /** @type {(number|null)[]} */
 const outputs = workerData.outputs;
@@ -27,22 +27,27 @@ function writeConsole(vterm, bytes) {
   }
 }
 
-const post = (message) => parentPort.postMessage(message);
-let ctx = null;
-let tasks = 0;
-// Each finished task leaves a process memory for the collector, which a
-// thread that allocates little runs too seldom (main.js sets --expose-gc
-// before it starts any thread).
+// Each finished task leaves a process memory for the collector, which runs
+// too seldom by itself (main.js sets --expose-gc before it starts any
+// thread). Until then the memory holds its address space: about 10 GiB
+// with V8's guard regions, of the 1 TiB V8 gives all Wasm memories. A full
+// collection takes 10-20 ms here, hence not after every exit; a thread of
+// a thread per task sees a sixteenth of the exits.
 const { gc } = globalThis;
-const GC_EVERY_TASKS = 8;
+const gcEveryExits = () => (ctx.coroutines ? 32 : 8);
+let exits = 0;
+
+function post(message) {
+  parentPort.postMessage(message);
+  if (message.kind === 'exit' && ++exits % gcEveryExits() === 0) gc();
+}
+
+let ctx = null;
 
 parentPort.on('message', (message) => {
   try {
-    if (message.kind === 'machine') ctx = prepareTask(message.machine, post, writeConsole);
-    else {
-      runTask(ctx, message.start);
-      if (++tasks % GC_EVERY_TASKS === 0) gc();
-    }
+    if (message.kind === 'machine') ctx = prepareThread(message.machine, post, writeConsole);
+    else runTask(ctx, message.start);
   } catch (error) {
     post({ kind: 'trap', task: message.start?.task ?? 0, name: '?', message: String(error.stack ?? error) });
   }

@@ -47,6 +47,25 @@ static noinline void ret_from_fork(void)
 	task->thread.exec_done = 0;
 }
 
+/*
+ * Before the host starts one of the task's user programs: other tasks may
+ * have run on this instance since the task last left the kernel, so its
+ * globals are made the task's again. Returns the kernel stack pointer of
+ * the task in user space, the top of its kernel stack.
+ */
+__host_export(user_enter) unsigned long wasm_user_enter(struct task_struct *task)
+{
+	wasm_set_current(task);
+	wasm_set_stack_pointer((unsigned long)task_pt_regs(task));
+	return (unsigned long)task_pt_regs(task);
+}
+
+/* The boot task, which becomes the idle task: the host's coroutines know it. */
+__host_export(init_task) struct task_struct *wasm_init_task(void)
+{
+	return &init_task;
+}
+
 /* For the host's error messages: the name of this thread's task. */
 __host_export(current_comm) const char *wasm_current_comm(void)
 {

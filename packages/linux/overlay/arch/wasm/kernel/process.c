@@ -1,9 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Tasks and the CPU. Every task runs on a host thread of its own; only the
- * thread that holds the CPU runs kernel code. __switch_to() hands the CPU
- * to the next task's thread and puts this one to sleep until someone hands
- * it back: Wasm cannot switch stacks, but threads can take turns.
+ * Tasks and the CPU. Wasm code cannot switch stacks by itself; the host
+ * does it for the kernel in one of two ways, chosen at boot:
+ *
+ * - Coroutines: all tasks run on one host thread, over one instance of the
+ *   kernel module, each on a stack of its own that the host suspends and
+ *   resumes (JavaScript Promise Integration). __switch_to() asks the host
+ *   to suspend prev and resume next; the module's globals (current, the
+ *   stack pointer) are prev's own again when the call returns.
+ * - Threads, where the engine cannot suspend a stack: every task runs on
+ *   a host thread of its own, with its own instance of the module, and
+ *   only the thread that holds the CPU runs kernel code. __switch_to()
+ *   hands the CPU to the next task's thread and puts this one to sleep
+ *   until someone hands it back.
  */
 #include <linux/sched.h>
 #include <linux/sched/task.h>
@@ -22,6 +31,15 @@ unsigned long init_stack[THREAD_SIZE / sizeof(unsigned long)] __aligned(THREAD_S
  * much later.
  */
 static int wasm_cpu_holders = 1;
+
+static bool wasm_coroutines;
+
+void __init wasm_tasks_init(void)
+{
+	wasm_coroutines = wasm_host_coroutines();
+	pr_info("tasks run as %s\n", wasm_coroutines ?
+		"coroutines on one host thread" : "host threads");
+}
 
 void wasm_cpu_enter(void)
 {
@@ -62,6 +80,23 @@ static void wasm_cpu_take(struct task_struct *task)
 	wasm_cpu_enter();
 }
 
+/*
+ * The host returns once another task switches back to prev. It never
+ * returns to a dead task, whose stack it drops.
+ */
+static void wasm_coroutine_switch(struct task_struct *prev,
+				  struct task_struct *next, bool dead)
+{
+	unsigned long sp = wasm_stack_pointer();
+
+	next->thread.last = prev;
+	__atomic_sub_fetch(&wasm_cpu_holders, 1, __ATOMIC_SEQ_CST);
+	wasm_host_task_switch(next, dead);
+	wasm_set_current(prev);
+	wasm_set_stack_pointer(sp);
+	wasm_cpu_enter();
+}
+
 struct task_struct *__switch_to(struct task_struct *prev,
 				struct task_struct *next)
 {
@@ -71,6 +106,11 @@ struct task_struct *__switch_to(struct task_struct *prev,
 	 * host thread at once.
 	 */
 	bool dead = READ_ONCE(prev->__state) == TASK_DEAD;
+
+	if (wasm_coroutines) {
+		wasm_coroutine_switch(prev, next, dead);
+		return prev->thread.last;
+	}
 
 	wasm_cpu_give(prev, next);
 	if (unlikely(dead))

@@ -16,6 +16,7 @@
 #include <linux/sched/task.h>
 #include <linux/start_kernel.h>
 #include <asm/host.h>
+#include <asm/switch_to.h>
 #include <asm/sections.h>
 
 unsigned long memory_start;
@@ -97,6 +98,7 @@ void __init setup_arch(char **cmdline_p)
 	init_mm.end_data = (unsigned long)_edata;
 	init_mm.brk = (unsigned long)_end;
 
+	wasm_tasks_init();
 	setup_memory();
 	parse_early_param();
 	setup_initrd();

@@ -5,8 +5,10 @@
  * the kernel builds the signal frame on the user stack and asks the host
  * to call the handler right there, as a nested call into the program. When
  * the handler returns, the kernel does what rt_sigreturn does on other
- * ports. A handler that longjmps out unwinds through the host, which puts
- * the kernel's stack back where it was (runtime/abi.js, user_call).
+ * ports. The host's user_call is a little Wasm (runtime/glue.js), so that
+ * a handler's system calls may suspend the task like any other; a handler
+ * that longjmps out unwinds through it, and the host puts the kernel's
+ * stack back where it was.
  */
 #include <linux/resume_user_mode.h>
 #include <linux/sched/signal.h>

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Every task runs in an instance of the kernel module of its own, on a
- * host thread of its own, for its whole life. A Wasm global is private to
- * an instance, so `current` is simply a global set once when the task's
- * instance starts (see arch/wasm/kernel/entry.c).
+ * `current` is a global of the kernel module's instance, set when a task
+ * first runs (arch/wasm/kernel/entry.c). With a host thread per task, each
+ * thread's instance runs one task at a time and the global stays put; with
+ * coroutines on one instance, __switch_to() sets it back for the task it
+ * resumes (arch/wasm/kernel/process.c).
  */
 #ifndef _ASM_WASM_CURRENT_H
 #define _ASM_WASM_CURRENT_H
@@ -31,10 +32,21 @@ static __always_inline void wasm_set_current(struct task_struct *task)
 
 #define current get_current()
 
+/* The C stack pointer (the module's __stack_pointer global). */
+static __always_inline unsigned long wasm_stack_pointer(void)
+{
+	unsigned long sp;
+
+	__asm__ volatile(".globaltype __stack_pointer, i32\n\t"
+			 "global.get __stack_pointer\n\t"
+			 "local.set %0" : "=r"(sp));
+	return sp;
+}
+
 /*
- * Move this thread's C stack (the module's __stack_pointer global) to sp.
- * Only for host entry points that take no stack frame of their own, so
- * that nothing is left behind on the stack they came in on.
+ * Move the C stack to sp: for host entry points that take no stack frame
+ * of their own, so that nothing is left behind on the stack they came in
+ * on, and for a coroutine that resumes.
  */
 static __always_inline void wasm_set_stack_pointer(unsigned long sp)
 {

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The kernel's whole interface to the host runtime: every function the
- * kernel imports from it. The JavaScript side of this ABI lives in one
- * module of the runtime (kernel-imports.js); keep the two in step.
+ * kernel imports from it. The host's side of this ABI is runtime/abi.js,
+ * with task_switch and the other tasking imports in runtime/coroutines.js
+ * and runtime/thread.js, and user_call in runtime/glue.js; keep them in step.
  *
  * Imports take and return plain integers and kernel addresses; the host
  * reads and writes the shared kernel memory directly.
@@ -61,10 +62,17 @@ int wasm_host_user_atomic_op(int op, u32 arg, int *old, u32 __user *uaddr) __hos
 int wasm_host_user_cmpxchg(u32 *old, u32 __user *uaddr, u32 expected, u32 new) __host_import(user_cmpxchg);
 
 /*
- * Tasks: each runs on a host thread of its own. task_spawn starts the
- * thread of a task that never ran; user is nonzero for a clone of a user
- * program, whose program the host was given by user_clone (below).
+ * Tasks (arch/wasm/kernel/process.c). coroutines: nonzero if the host runs
+ * all tasks on one thread, switching stacks; task_switch then suspends the
+ * current task and resumes (or starts) next, returning when a switch comes
+ * back to the current task, never if prev_dead. Otherwise each task runs on
+ * a host thread of its own: task_spawn starts the thread of a task that
+ * never ran (user is nonzero for a clone of a user program, whose program
+ * the host was given by user_clone, below) and task_exit leaves the thread
+ * of a dead task.
  */
+int wasm_host_coroutines(void) __host_import(coroutines);
+void wasm_host_task_switch(struct task_struct *next, int prev_dead) __host_import(task_switch);
 void wasm_host_task_spawn(struct task_struct *task, int user) __host_import(task_spawn);
 void __noreturn wasm_host_task_exit(void) __host_import(task_exit);
 

@@ -10,6 +10,9 @@ struct task_struct *__switch_to(struct task_struct *prev,
 #define switch_to(prev, next, last) \
 	((last) = __switch_to((prev), (next)))
 
+/* How the host runs tasks: asks it once, at boot (process.c). */
+void wasm_tasks_init(void);
+
 /* Called by a thread that starts running kernel code (process.c). */
 void wasm_cpu_enter(void);
 

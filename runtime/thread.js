@@ -1,0 +1,94 @@
+// What a host thread runs: a task until it ends, where each task has a
+// thread of its own, or the whole machine, where the engine can switch
+// stacks (arch/wasm/kernel/process.c). Environment-neutral: the platform's
+// worker script passes what it is sent and the two ways out.
+
+import { TaskExit, instantiateKernel, newTaskState } from './abi.js';
+import { runCoroutines } from './coroutines.js';
+import { liveTask } from './task.js';
+
+/**
+ * What every task of a machine shares.
+ * @typedef {object} MachineShared
+ * @property {WebAssembly.Module} module  the kernel
+ * @property {WebAssembly.Memory} memory  the kernel's memory
+ * @property {boolean} coroutines         all tasks on one thread (the engine can switch stacks)
+ * @property {number} epoch
+ * @property {string} cmdline
+ * @property {SharedArrayBuffer[]} inputs  input of each terminal, by vterm number (console-input.js)
+ * @property {Int32Array} windowSize      the console's [rows, columns], 0 if unknown
+ */
+
+/**
+ * One task to run.
+ * @typedef {object} TaskStart
+ * @property {number} task              task_struct address; 0 for the boot thread
+ * @property {Uint8Array|null} initrd   boot thread only
+ * @property {object|null} user         a clone child's user program: {module, memory, maxBytes, sp}
+ * @property {Map<string, object>} modules  programs compiled so far (abi.js CompiledProgram)
+ */
+
+/**
+ * This thread's part of a machine. In thread mode the thread keeps one
+ * kernel instance for task after task (a task's entry sets `current` and
+ * the stack pointer); making a new one would cost most of a millisecond
+ * and memory the engine is slow to give back.
+ * @param {MachineShared} machine
+ * @param {(message: object) => void} post
+ * @param {(vterm: number, bytes: Uint8Array) => void} writeConsole
+ */
+export function prepareThread(machine, post, writeConsole) {
+  const ctx = {
+    module: machine.module,
+    coroutines: machine.coroutines,
+    memory: machine.memory,
+    epoch: machine.epoch,
+    cmdline: machine.cmdline,
+    inputs: machine.inputs,
+    windowSize: machine.windowSize,
+    initrd: null,
+    modules: new Map(),
+    post,
+    writeConsole,
+    kernel: null,
+    task: null,
+  };
+  if (!machine.coroutines) {
+    ctx.kernel = instantiateKernel(machine.module, ctx, {
+      coroutines: () => 0,
+      task_switch() {
+        throw new Error('task_switch without coroutines');
+      },
+      task_spawn(task, user) {
+        post({ kind: 'spawn', task, user: user !== 0 });
+      },
+      task_exit() {
+        throw new TaskExit();
+      },
+      user_clone(task, sp) {
+        const { module, memory, maxBytes } = ctx.task.user;
+        post({ kind: 'clone', task, user: { module, memory, maxBytes, sp } });
+      },
+    });
+  }
+  return ctx;
+}
+
+/** A plain call into Wasm, for a thread that runs one task. */
+const callDirect = (fn, shape, ...args) => fn(...args);
+
+/**
+ * Run a task: in thread mode, one task until it ends; with coroutines, the
+ * boot task, and with it every other task, until the machine halts.
+ * @param {ReturnType<typeof prepareThread>} ctx
+ * @param {TaskStart} start
+ */
+export function runTask(ctx, start) {
+  ctx.initrd = start.initrd;
+  ctx.modules = start.modules;
+  if (ctx.coroutines) {
+    runCoroutines(ctx);
+    return;
+  }
+  liveTask(ctx, newTaskState(start.task, { boot: start.task === 0, clone: start.user }), callDirect);
+}
