@@ -33,8 +33,12 @@ const WASM_PAGE = 65536;
 const POOL_START = 12;
 const POOL_MAX = 16;
 
-/** How often (in task exits) to ask the platform to collect garbage. */
-const GC_EVERY_EXITS = 8;
+/**
+ * How often (in task exits) to ask the platform to collect garbage. With
+ * coroutines, this thread's copies of program memories are what keeps
+ * exited processes' address space longest (node/worker.js).
+ */
+const gcEveryExits = (coroutines) => (coroutines ? 8 : 64);
 
 /** Each terminal's input ring size and interrupt line, by vterm number. */
 const TERMINALS = [
@@ -176,7 +180,7 @@ export class Machine {
         // Program and clone messages leave each process's memory reachable
         // from this thread, which allocates too little for its collector:
         // collect now and then, where the platform can.
-        if (++this.exits % GC_EVERY_EXITS === 0) this.platform.collectGarbage?.();
+        if (++this.exits % gcEveryExits(this.platform.coroutines) === 0) this.platform.collectGarbage?.();
         break;
       case 'irq':
         this.irqIndex = message.address >> 2;
