@@ -56,19 +56,21 @@ def _native(work: Path) -> dict[str, tuple[float, str]]:
     return _parse(subprocess.run([str(binary)], capture_output=True, text=True, check=True).stdout)
 
 
-def _guest(kernel: Path, work: Path) -> dict[str, tuple[float, str]]:
+def _guest(kernel: Path, work: Path, coroutines: bool = False) -> dict[str, tuple[float, str]]:
     initramfs = guest.build("bench.c", work / "bench.cpio.gz", libc=True)
-    cmd = runner.node_command(runner.RunOptions(kernel=kernel, initramfs=initramfs, timeout=600))
+    cmd = runner.node_command(runner.RunOptions(kernel=kernel, initramfs=initramfs, timeout=600,
+                                                coroutines=coroutines))
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != runner.EXIT_POWER_OFF:
         raise LinuxWasmError(f"guest benchmark failed: {result.stderr.strip()[:300]}")
     return _parse(result.stdout)
 
 
-def boot_times(kernel: Path, runs: int = 5) -> list[float]:
+def boot_times(kernel: Path, runs: int = 5, coroutines: bool = False) -> list[float]:
     """Seconds from starting Node to the first line /init prints."""
     initramfs = guest.build("init.c", BUILD / "guest" / "init.cpio.gz")
-    cmd = runner.node_command(runner.RunOptions(kernel=kernel, initramfs=initramfs, timeout=60))
+    cmd = runner.node_command(runner.RunOptions(kernel=kernel, initramfs=initramfs, timeout=60,
+                                                coroutines=coroutines))
     times = []
     for _ in range(runs):
         start = time.perf_counter()
@@ -89,9 +91,10 @@ PROMPT = b"root@linuxwasm:~# "
 SHELL_LOOP = "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done"
 
 
-def prompt_times(kernel: Path, runs: int = 5) -> list[float]:
+def prompt_times(kernel: Path, runs: int = 5, coroutines: bool = False) -> list[float]:
     """Seconds from starting Node to the login shell's first prompt on the console."""
-    cmd = runner.node_command(runner.RunOptions(kernel=kernel, initramfs=system.build(), timeout=60))
+    cmd = runner.node_command(runner.RunOptions(kernel=kernel, initramfs=system.build(), timeout=60,
+                                                coroutines=coroutines))
     times = []
     for _ in range(runs):
         start = time.perf_counter()
@@ -132,10 +135,11 @@ def shell_loop(kernel: Path) -> tuple[float, float]:
     return guest_ms, native_ms
 
 
-def idle_rss_mib(kernel: Path, work: Path) -> float:
+def idle_rss_mib(kernel: Path, work: Path, coroutines: bool = False) -> float:
     """Resident memory of the Node process of a booted, idle machine."""
     initramfs = guest.build("echo-init.c", work / "echo.cpio.gz", libc=True)
-    cmd = runner.node_command(runner.RunOptions(kernel=kernel, initramfs=initramfs, timeout=60))
+    cmd = runner.node_command(runner.RunOptions(kernel=kernel, initramfs=initramfs, timeout=60,
+                                                coroutines=coroutines))
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True)
     assert proc.stdin is not None and proc.stdout is not None
@@ -188,6 +192,11 @@ def run(kernel: Path, site_root: Path | None) -> tuple[list[Result], list[float]
         prompts = prompt_times(kernel)
         loop_guest, loop_native = shell_loop(kernel)
         rss = idle_rss_mib(kernel, work)
+        # The same with tasks as coroutines on one host thread (opt-in).
+        co_boots = boot_times(kernel, coroutines=True)
+        co_prompts = prompt_times(kernel, coroutines=True)
+        co_rss = idle_rss_mib(kernel, work, coroutines=True)
+        co_spawn = _guest(kernel, work, coroutines=True)["spawn"][0]
         page = page_figures(site_root) if site_root else None
     results = [
         Result("boot to the first line of /init", statistics.median(boots), None, "s", "< 0.5 s"),
@@ -200,6 +209,11 @@ def run(kernel: Path, site_root: Path | None) -> tuple[list[Result], list[float]
         Result("CPU-bound C loop", guest_values["compute"][0], native["compute"][0], "ms",
                "<= 1.5x native"),
         Result("host memory of an idle machine (RSS)", rss, None, "MiB", "< 96 MiB"),
+        Result("coroutines: boot to the first line of /init", statistics.median(co_boots), None, "s",
+               "< 0.5 s"),
+        Result("coroutines: boot to the shell prompt", statistics.median(co_prompts), None, "s", "< 0.5 s"),
+        Result("coroutines: posix_spawn + waitpid, median", co_spawn, native["spawn"][0], "us", "< 1000 us"),
+        Result("coroutines: host memory of an idle machine (RSS)", co_rss, None, "MiB", "< 96 MiB"),
     ]
     if page:
         results += [
