@@ -4,6 +4,8 @@
 // with JavaScript frames on it. Written out here byte by byte, since they
 // are tiny and a build step for them would be larger than they are.
 
+import { encodeU32 as uleb } from './preempt.js';
+
 const I32 = 0x7f;
 const I64 = 0x7e;
 const FUNCREF = 0x70;
@@ -15,18 +17,6 @@ const op = {
   call: 0x10, callIndirect: 0x11, localGet: 0x20, localSet: 0x21,
   globalGet: 0x23, globalSet: 0x24, i32Const: 0x41, i32Eq: 0x46, catchAll: 0x19,
 };
-
-/** Unsigned LEB128; every number in these modules is small and positive. */
-function uleb(value) {
-  const bytes = [];
-  do {
-    let byte = value & 0x7f;
-    value >>>= 7;
-    if (value) byte |= 0x80;
-    bytes.push(byte);
-  } while (value);
-  return bytes;
-}
 
 const vector = (items) => [...uleb(items.length), ...items.flat()];
 const name = (text) => vector([...new TextEncoder().encode(text)]);

@@ -70,8 +70,8 @@ function encodeS32(value) {
   }
 }
 
-/** @param {number} value */
-function encodeU32(value) {
+/** Unsigned LEB128, as Wasm binaries write counts and indices. @param {number} value */
+export function encodeU32(value) {
   const out = [];
   do {
     let byte = value & 0x7f;
