@@ -14,11 +14,14 @@ export const VT_CONSOLE = 0;
 export const VT_AGENT = 1;
 export const VT_LOG = 2;
 
-/** Thrown to leave a task's thread: the task is dead or the machine halted. */
-export class TaskExit extends Error {
-  constructor() {
-    super('task exit');
-    this.name = 'TaskExit';
+/**
+ * Thrown to leave a task's Wasm frames for good: the task is dead or the
+ * machine halted. Not an Error: an Error records the call stack, through
+ * all those frames, which cost more than the rest of an exit.
+ */
+export class TaskExit {
+  toString() {
+    return 'task exit';
   }
 }
 
@@ -78,6 +81,8 @@ export function readCString(memory, address) {
  * What the kernel imports see of a host thread: the machine's parts, this
  * thread's kernel instance, and the task it runs now.
  * @typedef {object} TaskContext
+ * @property {WebAssembly.Module} module      the kernel
+ * @property {boolean} coroutines             all tasks on this thread (coroutines.js)
  * @property {WebAssembly.Memory} memory      the shared kernel memory
  * @property {number} epoch                   the machine's clock origin (ms, performance.timeOrigin scale)
  * @property {string} cmdline                 the kernel command line
@@ -86,8 +91,10 @@ export function readCString(memory, address) {
  * @property {Int32Array} windowSize          the console's [rows, columns], 0 if unknown
  * @property {(message: object) => void} post send a message to the machine
  * @property {(vterm: number, bytes: Uint8Array) => void} writeConsole
+ * @property {() => void} idle                the CPU has nothing to run: the platform may use the time
  * @property {WebAssembly.Instance|null} kernel  this thread's kernel instance, once created
  * @property {Map<string, CompiledProgram>} modules  compiled programs by fingerprint and by file key, shared by the machine
+ * @property {import('./memories.js').ProgramMemories} memories  the user programs' memories on this thread
  * @property {TaskState} task                 the task running now
  */
 
@@ -104,6 +111,10 @@ export function readCString(memory, address) {
  *                                       pointers at each signal handler call, innermost last
  * @property {object|null} next          what to start on the next return to user space:
  *                                       {program, sp} after exec, {clone: {module, memory, sp}} for a clone child
+ * @property {Generator|null} pieces     the calls into Wasm of its life (task.js taskPieces)
+ * @property {TaskExit|UserRestart|null} unwinding  what an import threw on purpose to unwind the task's
+ *                                       Wasm frames (exec's restart, exit), until they are gone
+ * @property {unknown} thrown            what to throw into its pieces instead of the next result
  */
 
 /**
@@ -114,7 +125,7 @@ export function readCString(memory, address) {
 export function newTaskState(id, { boot = false, clone = null } = {}) {
   return {
     id, boot, user: null, pending: null, image: null, kernelTop: 0, kernelStacks: [],
-    next: clone ? { clone } : null,
+    next: clone ? { clone } : null, pieces: null, unwinding: null, thrown: null,
   };
 }
 
@@ -127,9 +138,11 @@ export function newTaskState(id, { boot = false, clone = null } = {}) {
 /**
  * @typedef {object} UserProgram
  * @property {WebAssembly.Module} module
- * @property {WebAssembly.Memory} memory
+ * @property {WebAssembly.Memory} memory  counted by ctx.memories for each task that uses it
  * @property {WebAssembly.Instance} instance
- * @property {number} maxBytes  the most the memory can grow to
+ * @property {boolean} recycled     the memory held another program before (memories.js)
+ * @property {number} initialBytes  the program's initial memory size: its data and stack
+ * @property {number} maxBytes      the most the memory can grow to
  */
 
 /**
@@ -200,17 +213,29 @@ function kernelImports(ctx, handlers) {
    */
   function instantiateProgram({ module, limits }) {
     if (abiProblem(module, limits)) return -ENOEXEC;
+    dropPending();
+    const { memory, recycled } = ctx.memories.take(limits);
     try {
-      const memory = new WebAssembly.Memory({ initial: limits.min, maximum: limits.max, shared: true });
       const instance = new WebAssembly.Instance(module, {
         env: { memory },
         linux: { syscall: ctx.kernel.exports.syscall },
       });
-      ctx.task.pending = { module, memory, instance, maxBytes: limits.max * WASM_PAGE };
+      ctx.task.pending = {
+        module, memory, instance, recycled,
+        initialBytes: limits.min * WASM_PAGE, maxBytes: limits.max * WASM_PAGE,
+      };
       return 0;
     } catch {
+      ctx.memories.release(memory);
       return -ENOEXEC;
     }
+  }
+
+  /** An exec that did not commit to the program it loaded loads another. */
+  function dropPending() {
+    if (!ctx.task.pending) return;
+    ctx.memories.release(ctx.task.pending.memory);
+    ctx.task.pending = null;
   }
 
   return {
@@ -221,6 +246,10 @@ function kernelImports(ctx, handlers) {
     },
     irq_init(address) {
       ctx.post({ kind: 'irq', address });
+    },
+    idle(address) {
+      ctx.idle();
+      Atomics.wait(new Int32Array(ctx.memory.buffer), address >> 2, 0);
     },
     console_write(vterm, buf, len) {
       ctx.writeConsole(vterm, kernel().slice(buf, buf + len));
@@ -276,17 +305,16 @@ function kernelImports(ctx, handlers) {
       }
     },
     exec_commit() {
+      if (ctx.task.user) ctx.memories.release(ctx.task.user.memory);
       ctx.task.user = ctx.task.pending;
       ctx.task.pending = null;
-      // The machine sets the program's preemption flag (preempt.js).
-      ctx.post({ kind: 'program', task: ctx.task.id, memory: ctx.task.user.memory });
       return ctx.task.user.instance.exports.__stack_pointer.value;
     },
     exec_start(sp) {
       ctx.task.next = { program: ctx.task.user, sp };
     },
     user_grow(size) {
-      const memory = ctx.task.user.memory;
+      const { memory, initialBytes } = ctx.task.user;
       const missing = size - memory.buffer.byteLength;
       if (missing > 0) {
         try {
@@ -295,9 +323,11 @@ function kernelImports(ctx, handlers) {
           // At its maximum: report the size it has.
         }
       }
-      return memory.buffer.byteLength;
+      // A recycled memory may be larger than the program's initial size.
+      return Math.min(memory.buffer.byteLength, Math.max(size, initialBytes));
     },
     user_max: () => ctx.task.user.maxBytes,
+    user_recycled: () => (ctx.task.user.recycled ? 1 : 0),
     user_sp: () => ctx.task.user.instance.exports.__stack_pointer.value,
     // The glue's user_call (glue.js) brackets a signal handler's call.
     user_call_begin(fn, sp) {
@@ -320,7 +350,8 @@ function kernelImports(ctx, handlers) {
       kernelStack().value = stacks.length ? stacks.at(-1).kernel : ctx.task.kernelTop;
     },
     user_restart() {
-      throw new UserRestart();
+      ctx.task.unwinding = new UserRestart();
+      throw ctx.task.unwinding;
     },
     halt(status, message) {
       ctx.post({ kind: 'halt', status, message: readCString(ctx.memory, message) });

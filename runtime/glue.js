@@ -1,38 +1,43 @@
-// Two small Wasm modules that sit between the kernel and the host where a
-// JavaScript frame must not: a task suspends its whole call stack when it
-// hands over the CPU (coroutines.js), and engines refuse to suspend a stack
-// with JavaScript frames on it. Written out here byte by byte, since they
-// are tiny and a build step for them would be larger than they are.
+// Small Wasm modules of the host. Most sit between the kernel and the host
+// where a JavaScript frame must not: a task suspends its whole call stack
+// when it hands over the CPU (coroutines.js), and engines refuse to suspend
+// a stack with JavaScript frames on it. Written out here byte by byte,
+// since they are tiny and a build step for them would be larger than they are.
 
 import { encodeU32 as uleb } from './preempt.js';
 
 const I32 = 0x7f;
 const I64 = 0x7e;
 const FUNCREF = 0x70;
-const EXTERNREF = 0x6f;
 const EMPTY_BLOCK = 0x40;
 
 const op = {
-  if: 0x04, else: 0x05, try: 0x06, rethrow: 0x09, end: 0x0b,
-  call: 0x10, callIndirect: 0x11, localGet: 0x20, localSet: 0x21,
-  globalGet: 0x23, globalSet: 0x24, i32Const: 0x41, i32Eq: 0x46, catchAll: 0x19,
+  loop: 0x03, if: 0x04, else: 0x05, try: 0x06, rethrow: 0x09, end: 0x0b, br: 0x0c,
+  call: 0x10, callIndirect: 0x11, localGet: 0x20, localSet: 0x21, localTee: 0x22,
+  globalGet: 0x23, globalSet: 0x24, i32Const: 0x41, i64Const: 0x42, i32Eqz: 0x45, i32Eq: 0x46,
+  i64ExtendI32S: 0xac, catchAll: 0x19, memoryFill: [0xfc, 0x0b],
 };
 
 const vector = (items) => [...uleb(items.length), ...items.flat()];
 const name = (text) => vector([...new TextEncoder().encode(text)]);
 const section = (id, items) => (items.length ? [id, ...uleb(vector(items).length), ...vector(items)] : []);
 
+/** A shared memory import of any size: what env.memory can be (user-abi.js). */
+const ANY_SHARED_MEMORY = [0x03, 0, ...uleb(65536)];
+
 /**
  * A module from its parts. Types are [params, results] pairs of value
  * types; imports are functions [module, field, type]; functions are
- * {type, locals, code, export}; one funcref table, exported by tableName.
+ * {type, locals, code, export}; one funcref table, exported by tableName
+ * if given; env.memory imported if memory.
  */
-function assemble({ types, imports, globals = [], tableName, functions }) {
+function assemble({ types, imports, memory = false, tableName = null, functions }) {
   const typeEntries = types.map(([params, results]) => [0x60, ...vector(params), ...vector(results)]);
   const importEntries = imports.map(([module, field, type]) => [...name(module), ...name(field), 0x00, ...uleb(type)]);
+  if (memory) importEntries.push([...name('env'), ...name('memory'), 0x02, ...ANY_SHARED_MEMORY]);
   const functionIndex = imports.length;
   const exports = functions.map((f, i) => [...name(f.export), 0x00, ...uleb(functionIndex + i)]);
-  exports.push([...name(tableName), 0x01, 0]);
+  if (tableName) exports.push([...name(tableName), 0x01, 0]);
   const bodies = functions.map((f) => {
     const locals = f.locals ?? [];
     const body = [...uleb(locals.length), ...locals.flatMap((type) => [1, type]), ...f.code, op.end];
@@ -43,8 +48,7 @@ function assemble({ types, imports, globals = [], tableName, functions }) {
     ...section(1, typeEntries),
     ...section(2, importEntries),
     ...section(3, functions.map((f) => uleb(f.type))),
-    ...section(4, [[FUNCREF, 0x00, 1]]),
-    ...section(6, globals),
+    ...section(4, tableName ? [[FUNCREF, 0x00, 1]] : []),
     ...section(7, exports),
     ...section(10, bodies),
   ]);
@@ -102,48 +106,84 @@ export const HANDLER_GLUE = assemble({
 });
 
 /*
- * For engines with the first version of JavaScript Promise Integration
- * (V8 11, Node 20), where a suspending import and a promising export take
- * the "suspender" as their first parameter, which the kernel's C code
- * cannot pass along. The glue keeps it in a global: each entry stores its
- * coroutine's suspender, and task_switch passes it to the host and puts it
- * back when the coroutine resumes, since others ran meanwhile. The entries
- * call slot 0 of the table, where the host puts the function to start.
+ * Clears the first bytes of a user program's memory (memories.js): Wasm's
+ * memory.fill is many times faster than a typed array's fill on a shared
+ * buffer.
  */
-const SUSPENDER_TYPES = [
-  /* 0 */ [[EXTERNREF, I32, I32], []],  // the host's task_switch(suspender, next, prev_dead)
-  /* 1 */ [[I32, I32], []],             // task_switch(next, prev_dead), as the kernel imports it
-  /* 2 */ [[EXTERNREF], []],            // enter_v
-  /* 3 */ [[EXTERNREF, I32], []],       // enter_i
-  /* 4 */ [[EXTERNREF, I32], [I32]],    // enter_i_i
-  /* 5 */ [[], []],
-  /* 6 */ [[I32], []],
-  /* 7 */ [[I32], [I32]],
-  /* 8 */ [[EXTERNREF, I32, I64, I64, I64, I64, I64, I64], [I32]], // enter_syscall
-  /* 9 */ [[I32, I64, I64, I64, I64, I64, I64], [I32]],            // the kernel's syscall export
-];
-
-const setSuspender = [...get(0), op.globalSet, 0];
-
-export const SUSPENDER_GLUE = assemble({
-  types: SUSPENDER_TYPES,
-  imports: [['host', 'task_switch', 0]],
-  globals: [[EXTERNREF, 0x01, 0xd0, EXTERNREF, op.end]],
-  tableName: 'entries',
-  functions: [
-    {
-      type: 1,
-      export: 'task_switch',
-      locals: [EXTERNREF],
-      code: [op.globalGet, 0, op.localSet, 2, ...get(2), ...get(0), ...get(1), op.call, 0, ...get(2), op.globalSet, 0],
-    },
-    { type: 2, export: 'enter_v', code: [...setSuspender, ...callSlot0(5)] },
-    { type: 3, export: 'enter_i', code: [...setSuspender, ...get(1), ...callSlot0(6)] },
-    { type: 4, export: 'enter_i_i', code: [...setSuspender, ...get(1), ...callSlot0(7)] },
-    {
-      type: 8,
-      export: 'enter_syscall',
-      code: [...setSuspender, ...[1, 2, 3, 4, 5, 6, 7].flatMap(get), ...callSlot0(9)],
-    },
-  ],
+export const ZERO_GLUE = assemble({
+  types: [[[I32], []]],
+  imports: [],
+  memory: true,
+  functions: [{
+    type: 0,
+    export: 'zero',
+    code: [op.i32Const, 0, op.i32Const, 0, ...get(0), ...op.memoryFill, 0],
+  }],
 });
+
+/** A piece of a task's life, by the type of its function (task.js). */
+export const PIECE = { park: 0, v: 1, i: 2, i_i: 3, syscall: 4 };
+
+/**
+ * The loop that runs on each coroutine's stack (coroutines.js), with the
+ * host's task_next, task_arg, task_unwound and task_park imports:
+ *
+ *   loop
+ *     shape = task_next(stack, result)  the stack's task's next piece: its
+ *                                       function in slot 0, arguments from task_arg
+ *     park: task_park(stack)            no task: suspend until given one
+ *     else: try result = call slot 0
+ *           catch_all  if task_unwound(stack): rethrow
+ *
+ * A stack runs task after task: a new stack costs a fresh engine stack,
+ * which engines free only in a garbage collection. An exception an import
+ * threw on purpose (exec's restart, a task's exit) ends at task_unwound;
+ * others go on to the host. Traps are no exceptions: they end the stack.
+ */
+function taskGlue() {
+  const types = [
+    /* 0 */ [[I32, I32], [I32]],                     // task_next(stack, result) -> shape
+    /* 1 */ [[I32], [I32]],                          // task_arg, task_unwound; i_i pieces
+    /* 2 */ [[I32], []],                             // task_park, run(stack); i pieces
+    /* 3 */ [[], []],                                // v pieces
+    /* 4 */ [[I32, I64, I64, I64, I64, I64, I64], [I32]], // syscall pieces: the kernel's export
+  ];
+  const [NEXT, ARG, UNWOUND, PARK] = [0, 1, 2, 3];
+  const imports = [['host', 'task_next', 0], ['host', 'task_arg', 1], ['host', 'task_unwound', 1],
+    ['host', 'task_park', 2]];
+
+  const [stack, result, shape] = [0, 1, 2]; // the parameter, then the locals
+  const set = (index) => [op.localSet, index];
+  const is = (code) => [...get(shape), op.i32Const, code, op.i32Eq, op.if, EMPTY_BLOCK];
+  const arg = [...get(stack), op.call, ARG];
+  const pieces = [
+    ...is(PIECE.v), ...callSlot0(3), op.i32Const, 0, ...set(result),
+    op.else, ...is(PIECE.i), ...arg, ...callSlot0(2), op.i32Const, 0, ...set(result),
+    op.else, ...is(PIECE.i_i), ...arg, ...callSlot0(1), ...set(result),
+    op.else, ...arg, ...arg, op.i64ExtendI32S, ...Array(5).fill([op.i64Const, 0]).flat(),
+    ...callSlot0(4), ...set(result),
+    op.end, op.end, op.end,
+  ];
+  const run = [
+    op.loop, EMPTY_BLOCK,
+    ...get(stack), ...get(result), op.call, NEXT, op.localTee, shape,
+    op.i32Eqz, op.if, EMPTY_BLOCK,
+    ...get(stack), op.call, PARK,
+    op.else,
+    op.try, EMPTY_BLOCK, ...pieces,
+    op.catchAll, ...get(stack), op.call, UNWOUND, op.if, EMPTY_BLOCK, op.rethrow, 1, op.end,
+    op.i32Const, 0, ...set(result),
+    op.end,
+    op.end,
+    op.br, 0,
+    op.end,
+  ];
+  return assemble({
+    types,
+    imports,
+    tableName: 'entries',
+    functions: [{ type: 2, export: 'run', locals: [I32, I32], code: run }],
+  });
+}
+
+export const TASK_GLUE = taskGlue();

@@ -34,11 +34,14 @@ const POOL_START = 12;
 const POOL_MAX = 16;
 
 /**
- * How often (in task exits) to ask the platform to collect garbage. With
- * coroutines, this thread's copies of program memories are what keeps
- * exited processes' address space longest (node/worker.js).
+ * How often (in program memories forgotten) to ask the platform to collect
+ * garbage: this thread's copies keep their address space (memories.js)
+ * until then, and it allocates too little for its collector to run by itself.
  */
-const gcEveryExits = (coroutines) => (coroutines ? 8 : 64);
+const GC_EVERY_FORGOTTEN = 64;
+
+/** What the host calls in the kernel (arch/wasm/kernel/entry.c, syscall.c, traps.c). */
+const KERNEL_EXPORTS = ['boot', 'task_entry', 'init_task', 'user_enter', 'syscall', 'user_fault', 'current_comm'];
 
 /** Each terminal's input ring size and interrupt line, by vterm number. */
 const TERMINALS = [
@@ -78,8 +81,9 @@ export class Machine {
     this.clones = new Map();
     /** @type {Map<string, object>} every program compiled so far, by fingerprint and file key (abi.js) */
     this.modules = new Map();
-    /** @type {Map<HostThread, Map<number, WebAssembly.Memory>>} the memory of each task's program, by thread */
-    this.programs = new Map();
+    /** @type {Map<HostThread, Map<number, WebAssembly.Memory>>} each thread's program memories, by id (memories.js) */
+    this.memories = new Map();
+    this.forgotten = 0;
     /** @type {Set<number>} clone children to start once their program arrives */
     this.waitingForClone = new Set();
     this.irqIndex = -1;
@@ -92,7 +96,6 @@ export class Machine {
     /** @type {Uint8Array[][]} each terminal's input that did not fit in its ring yet */
     this.inputBacklogs = TERMINALS.map(() => []);
     this.inputRetry = TERMINALS.map(() => null);
-    this.exits = 0;
     this.finished = false;
   }
 
@@ -105,6 +108,9 @@ export class Machine {
     } catch (error) {
       return new MachineExit(2, `not a valid kernel image: ${error.message}`);
     }
+    const exports = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
+    const missing = KERNEL_EXPORTS.filter((name) => !exports.has(name));
+    if (missing.length) return new MachineExit(2, `not a valid kernel image: no export ${missing.join(', ')}`);
     const pages = Math.ceil((memoryMiB * 1024 * 1024) / WASM_PAGE);
     this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
     this.words = new Int32Array(this.memory.buffer);
@@ -163,9 +169,13 @@ export class Machine {
         if (message.user && !this.clones.has(message.task)) this.waitingForClone.add(message.task);
         else this.spawn(message.task);
         break;
-      case 'program':
-        if (!this.programs.has(thread)) this.programs.set(thread, new Map());
-        this.programs.get(thread).set(message.task, message.memory);
+      case 'memory':
+        if (!this.memories.has(thread)) this.memories.set(thread, new Map());
+        this.memories.get(thread).set(message.id, message.memory);
+        break;
+      case 'forget':
+        this.memories.get(thread).delete(message.id);
+        if (++this.forgotten % GC_EVERY_FORGOTTEN === 0) this.platform.collectGarbage?.();
         break;
       case 'module':
         this.modules.set(message.key, message.program);
@@ -175,12 +185,7 @@ export class Machine {
         if (this.waitingForClone.delete(message.task)) this.spawn(message.task);
         break;
       case 'exit':
-        this.programs.get(thread)?.delete(message.task);
         if (!this.platform.coroutines) this.threadFree(message.task, thread);
-        // Program and clone messages leave each process's memory reachable
-        // from this thread, which allocates too little for its collector:
-        // collect now and then, where the platform can.
-        if (++this.exits % gcEveryExits(this.platform.coroutines) === 0) this.platform.collectGarbage?.();
         break;
       case 'irq':
         this.irqIndex = message.address >> 2;
@@ -210,8 +215,12 @@ export class Machine {
     // from another thread, may have come first: the map entry is this
     // thread's only if it still points at it.
     if (this.threads.get(task) === thread) this.threads.delete(task);
-    if (this.pool.length < POOL_MAX) this.pool.push(thread);
-    else thread.terminate();
+    if (this.pool.length < POOL_MAX) {
+      this.pool.push(thread);
+      return;
+    }
+    thread.terminate();
+    this.memories.delete(thread);
   }
 
   /**
@@ -268,7 +277,7 @@ export class Machine {
     Atomics.or(this.words, this.irqIndex, this.pendingIrqs);
     this.pendingIrqs = 0;
     Atomics.notify(this.words, this.irqIndex);
-    for (const memories of this.programs.values()) {
+    for (const memories of this.memories.values()) {
       for (const memory of memories.values()) Atomics.store(new Int32Array(memory.buffer, PREEMPT_FLAG, 1), 0, 1);
     }
   }

@@ -1,10 +1,12 @@
 // A task's life on the host: its kernel entry, then its user programs
-// until it exits. The same whether the task is a coroutine (coroutines.js)
-// or has a host thread of its own (thread.js); only the way into Wasm
-// differs.
+// until it exits, as a sequence of calls into Wasm ("pieces"). The same
+// whether the task is a coroutine (coroutines.js runs the pieces) or has a
+// host thread of its own (liveTask here runs them).
 
 import { TaskExit, readCString } from './abi.js';
 import { NR_EXIT, NR_EXIT_GROUP, SIGILL, SIGSEGV, UserRestart } from './user-abi.js';
+
+const WASM_PAGE = 65536;
 
 /**
  * Make the kernel instance the task's again: the imports' task, and the
@@ -21,14 +23,31 @@ function enterTask(ctx, task) {
 }
 
 /**
+ * What a clone child gets of its parent's program: all but the instance,
+ * which is the parent's own.
+ * @param {import('./abi.js').UserProgram} program
+ * @param {number} sp  the child's stack
+ */
+export const cloneProgram = ({ instance, ...shared }, sp) => ({ ...shared, sp });
+
+/**
+ * One call into Wasm of a task's life, with its function's type (glue.js
+ * PIECE) and its arguments; a syscall piece gets the number and one argument.
+ * @typedef {{fn: Function, shape: 'v'|'i'|'i_i'|'syscall', args: number[]}} Piece
+ */
+
+/** @returns {Piece} */
+const piece = (fn, shape, ...args) => ({ fn, shape, args });
+
+/**
  * The user program a task starts on its way back to user space: an exec'd
- * program at its entry, or a clone child's function. Calls go through
- * `call` (plain, or a coroutine's way in); returns through an exception only.
+ * program at its entry, or a clone child's function; then the exit, should
+ * the program return. Ends through an exception only.
  * @param {import('./abi.js').TaskContext} ctx
  * @param {import('./abi.js').TaskState} task
- * @param {(fn: Function, shape: string, ...args: any[]) => any} call
+ * @returns {Generator<Piece, never, number>}
  */
-async function runUser(ctx, task, call) {
+function* userPieces(ctx, task) {
   enterTask(ctx, task);
   const next = task.next;
   task.next = null;
@@ -36,20 +55,21 @@ async function runUser(ctx, task, call) {
   const { syscall } = ctx.kernel.exports;
   if (next.clone) {
     // A clone child: the parent's program and memory, on its own stack.
-    const { module, memory, maxBytes, sp } = next.clone;
+    const { sp, ...program } = next.clone;
+    const { module, memory } = program;
+    ctx.memories.hold(memory, program.maxBytes / WASM_PAGE);
     const instance = new WebAssembly.Instance(module, { env: { memory }, linux: { syscall } });
-    task.user = { module, memory, instance, maxBytes };
-    ctx.post({ kind: 'program', task: task.id, memory });
+    task.user = { ...program, instance };
     const [fn, arg] = new Uint32Array(memory.buffer, sp, 2);
     instance.exports.__stack_pointer.value = sp;
-    const status = await call(instance.exports.__indirect_function_table.get(fn), 'i_i', arg);
+    const status = yield piece(instance.exports.__indirect_function_table.get(fn), 'i_i', arg);
     enterTask(ctx, task);
-    await call(syscall, 'syscall', NR_EXIT, BigInt(status), 0n, 0n, 0n, 0n, 0n);
+    yield piece(syscall, 'syscall', NR_EXIT, status);
   } else {
     next.program.instance.exports.__stack_pointer.value = next.sp;
-    await call(next.program.instance.exports._start, 'v');
+    yield piece(next.program.instance.exports._start, 'v');
     enterTask(ctx, task);
-    await call(syscall, 'syscall', NR_EXIT_GROUP, 0n, 0n, 0n, 0n, 0n, 0n);
+    yield piece(syscall, 'syscall', NR_EXIT_GROUP, 0);
   }
   throw new Error('the exit system call returned');
 }
@@ -58,7 +78,7 @@ async function runUser(ctx, task, call) {
 const isStackOverflow = (error) => error instanceof RangeError && /call stack/i.test(error.message);
 
 /** A fault of the user program: a Wasm trap, or a stack overflow. */
-const isFault = (error) => error instanceof WebAssembly.RuntimeError || isStackOverflow(error);
+export const isFault = (error) => error instanceof WebAssembly.RuntimeError || isStackOverflow(error);
 
 /** The signal a native CPU fault would give for this one. */
 function faultSignal(error) {
@@ -67,43 +87,87 @@ function faultSignal(error) {
 }
 
 /**
- * A task's life on the host, from its kernel entry to its exit: the
- * kernel part, then its user programs one after the other (an exec ends
- * one with UserRestart). A program that traps gets SIGILL or SIGSEGV,
- * which normally ends the task (and the kernel reports it to the parent).
- * Never throws: the end is reported to the machine.
+ * A task's life as the calls into Wasm it makes, from its kernel entry to
+ * its exit: the kernel part, then its user programs one after the other.
+ * Whoever runs the pieces throws back in what one of them threw: an exec
+ * ends a program with UserRestart; a program that traps gets SIGILL or
+ * SIGSEGV, which normally ends the task (and the kernel tells the parent).
+ * Anything else ends the task's pieces with that exception; the task
+ * leaves for good with TaskExit, from its last piece.
  * @param {import('./abi.js').TaskContext} ctx
  * @param {import('./abi.js').TaskState} task
- * @param {(fn: Function, shape: string, ...args: any[]) => any} call  how to call into Wasm
+ * @returns {Generator<Piece, never, number>}
  */
-export async function liveTask(ctx, task, call) {
-  const { kernel, post } = ctx;
+export function* taskPieces(ctx, task) {
+  const { exports } = ctx.kernel;
+  yield task.boot ? piece(exports.boot, 'v') : piece(exports.task_entry, 'i', task.id);
+  for (;;) {
+    try {
+      yield* userPieces(ctx, task);
+    } catch (error) {
+      // The exception left kernel frames behind: the next piece starts
+      // at the top of the task's kernel stack again (enterTask).
+      if (error instanceof UserRestart) continue;
+      if (!isFault(error) || !task.user) throw error;
+      enterTask(ctx, task);
+      yield piece(exports.user_fault, 'i', faultSignal(error));
+      throw new Error(`user program survived a trap: ${error.message}`);
+    }
+  }
+}
+
+/**
+ * The end of a task, by the exception that ended its pieces: reported to
+ * the machine as an exit (TaskExit) or a trap.
+ * @param {import('./abi.js').TaskContext} ctx
+ * @param {import('./abi.js').TaskState} task
+ * @param {unknown} error
+ */
+export function endTask(ctx, task, error) {
+  // A finished task must not keep its program and memory alive.
+  for (const program of [task.user, task.pending]) {
+    if (program) ctx.memories.release(program.memory);
+  }
+  Object.assign(task, { user: null, pending: null, image: null, next: null, pieces: null });
+  if (error instanceof TaskExit) {
+    ctx.post({ kind: 'exit', task: task.id });
+    return;
+  }
+  // Naming the task only reads kernel memory: safe even after a trap.
+  const name = readCString(ctx.memory, ctx.kernel.exports.current_comm());
+  ctx.post({ kind: 'trap', task: task.id, name, message: String(error && error.stack ? error.stack : error) });
+}
+
+/**
+ * Run a task to its end on this thread, a task per thread: each piece is
+ * a plain call from here, and what it throws goes back into the task's
+ * pieces. Never throws: the end is reported to the machine.
+ * @param {import('./abi.js').TaskContext} ctx
+ * @param {import('./abi.js').TaskState} task
+ */
+export function liveTask(ctx, task) {
   ctx.task = task;
+  const pieces = taskPieces(ctx, task);
   try {
-    if (task.boot) await call(kernel.exports.boot, 'v');
-    else await call(kernel.exports.task_entry, 'i', task.id);
+    let step = pieces.next();
     for (;;) {
+      let result;
       try {
-        await runUser(ctx, task, call);
+        result = callPiece(step.value);
       } catch (error) {
-        // The exception left kernel frames behind: the next piece starts
-        // at the top of the task's kernel stack again (enterTask).
-        if (error instanceof UserRestart) continue;
-        if (!isFault(error) || !task.user) throw error;
-        enterTask(ctx, task);
-        await call(kernel.exports.user_fault, 'i', faultSignal(error));
-        throw new Error(`user program survived a trap: ${error.message}`);
+        task.unwinding = null;
+        step = pieces.throw(error);
+        continue;
       }
+      step = pieces.next(result);
     }
   } catch (error) {
-    // A finished task must not keep its program and memory alive.
-    Object.assign(task, { user: null, pending: null, image: null, next: null });
-    if (error instanceof TaskExit) {
-      post({ kind: 'exit', task: task.id });
-      return;
-    }
-    // Naming the task only reads kernel memory: safe even after a trap.
-    const name = readCString(ctx.memory, kernel.exports.current_comm());
-    post({ kind: 'trap', task: task.id, name, message: String(error && error.stack ? error.stack : error) });
+    endTask(ctx, task, error);
   }
+}
+
+/** @param {Piece} piece */
+function callPiece({ fn, shape, args }) {
+  if (shape === 'syscall') return fn(args[0], BigInt(args[1]), 0n, 0n, 0n, 0n, 0n);
+  return fn(...args);
 }

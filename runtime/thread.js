@@ -5,7 +5,8 @@
 
 import { TaskExit, instantiateKernel, newTaskState } from './abi.js';
 import { runCoroutines } from './coroutines.js';
-import { liveTask } from './task.js';
+import { ProgramMemories } from './memories.js';
+import { cloneProgram, liveTask } from './task.js';
 
 /**
  * What every task of a machine shares.
@@ -24,9 +25,16 @@ import { liveTask } from './task.js';
  * @typedef {object} TaskStart
  * @property {number} task              task_struct address; 0 for the boot thread
  * @property {Uint8Array|null} initrd   boot thread only
- * @property {object|null} user         a clone child's user program: {module, memory, maxBytes, sp}
+ * @property {object|null} user         a clone child's user program (task.js cloneProgram)
  * @property {Map<string, object>} modules  programs compiled so far (abi.js CompiledProgram)
  */
+
+/**
+ * Unused program memories kept for the next programs, where all tasks run
+ * on this thread (memories.js); each keeps the pages its last program
+ * touched, a few hundred KiB for most.
+ */
+const MEMORY_POOL = 8;
 
 /**
  * This thread's part of a machine. In thread mode the thread keeps one
@@ -36,8 +44,9 @@ import { liveTask } from './task.js';
  * @param {MachineShared} machine
  * @param {(message: object) => void} post
  * @param {(vterm: number, bytes: Uint8Array) => void} writeConsole
+ * @param {() => void} idle  called when the CPU has nothing to run
  */
-export function prepareThread(machine, post, writeConsole) {
+export function prepareThread(machine, post, writeConsole, idle = () => {}) {
   const ctx = {
     module: machine.module,
     coroutines: machine.coroutines,
@@ -50,6 +59,8 @@ export function prepareThread(machine, post, writeConsole) {
     modules: new Map(),
     post,
     writeConsole,
+    idle,
+    memories: new ProgramMemories(post, machine.coroutines ? MEMORY_POOL : 0),
     kernel: null,
     task: null,
   };
@@ -66,16 +77,12 @@ export function prepareThread(machine, post, writeConsole) {
         throw new TaskExit();
       },
       user_clone(task, sp) {
-        const { module, memory, maxBytes } = ctx.task.user;
-        post({ kind: 'clone', task, user: { module, memory, maxBytes, sp } });
+        post({ kind: 'clone', task, user: cloneProgram(ctx.task.user, sp) });
       },
     });
   }
   return ctx;
 }
-
-/** A plain call into Wasm, for a thread that runs one task. */
-const callDirect = (fn, shape, ...args) => fn(...args);
 
 /**
  * Run a task: in thread mode, one task until it ends; with coroutines, the
@@ -90,5 +97,5 @@ export function runTask(ctx, start) {
     runCoroutines(ctx);
     return;
   }
-  liveTask(ctx, newTaskState(start.task, { boot: start.task === 0, clone: start.user }), callDirect);
+  liveTask(ctx, newTaskState(start.task, { boot: start.task === 0, clone: start.user }));
 }

@@ -7,8 +7,8 @@
 //   export  __stack_pointer   the C stack pointer, set for a clone child
 //   export  __indirect_function_table  to call a clone child's function
 //
-// Function pointers are table indices from 4096 up (wasm-ld --table-base), so
-// that none is 0 or 1 (SIG_DFL, SIG_IGN).
+// Function pointers are table indices from 3 up (wasm-ld --table-base), so
+// that none is 0, 1 or 2 (SIG_DFL, SIG_IGN, SIG_HOLD).
 //
 // A clone child starts on the stack it was given, where its parent's libc
 // put the function to run and its argument: [sp] = fn, [sp + 4] = arg.
@@ -20,11 +20,13 @@ export const NR_EXIT_GROUP = 94;
 export const SIGILL = 4;
 export const SIGSEGV = 11;
 
-/** Thrown to leave a user program whose task exec'd another. */
-export class UserRestart extends Error {
-  constructor() {
-    super('user restart');
-    this.name = 'UserRestart';
+/**
+ * Thrown to leave a user program whose task exec'd another. Not an Error,
+ * which would record the call stack at a cost (abi.js TaskExit).
+ */
+export class UserRestart {
+  toString() {
+    return 'user restart';
   }
 }
 

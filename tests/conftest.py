@@ -21,8 +21,8 @@ def boot(options: runner.RunOptions, timeout: float = 60) -> subprocess.Complete
 
 
 def boot_program(kernel_image: Path, tmp_path: Path, source: str, libc: bool = False,
-                 timeout: float = 60, coroutines: bool = False) -> subprocess.CompletedProcess:
-    """Boot with guest/<source> as /init; musl-built if libc; tasks as coroutines if asked."""
+                 timeout: float = 60, coroutines: bool = True) -> subprocess.CompletedProcess:
+    """Boot with guest/<source> as /init; musl-built if libc; a host thread per task if not coroutines."""
     initramfs = guest.build(source, tmp_path / "initramfs.cpio.gz", libc=libc)
     return boot(runner.RunOptions(kernel=kernel_image, initramfs=initramfs, timeout=timeout,
                                   coroutines=coroutines), timeout=timeout + 30)

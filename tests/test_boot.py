@@ -157,3 +157,13 @@ def test_node_runtime_reports_a_bad_image_itself(tmp_path):
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
     assert result.returncode == runner.EXIT_TRAP
     assert result.stderr.startswith("linuxwasm: not a valid kernel image")
+
+
+def test_node_runtime_names_what_a_kernel_image_lacks(tmp_path):
+    """A valid Wasm module that is no kernel (here an empty one) is refused by name."""
+    empty = tmp_path / "vmlinux.wasm"
+    empty.write_bytes(b"\0asm\1\0\0\0")
+    cmd = runner.node_command(runner.RunOptions(kernel=empty, initramfs=None, timeout=10))
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    assert result.returncode == runner.EXIT_TRAP
+    assert result.stderr.startswith("linuxwasm: not a valid kernel image: no export boot, task_entry,")

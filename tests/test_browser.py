@@ -46,9 +46,9 @@ def status(page) -> str:
     return page.locator("#status").text_content()
 
 
-# A Web Worker per task, or (Chromium has JSPI) with ?coroutines all tasks in one.
-@pytest.mark.parametrize("query, tasking", [("", "host threads"), ("?coroutines", "coroutines on one host thread")],
-                         ids=["threads", "coroutines"])
+# All tasks in one Web Worker (Chromium has JSPI), or with ?threads a Web Worker per task.
+@pytest.mark.parametrize("query, tasking", [("", "coroutines on one host thread"), ("?threads", "host threads")],
+                         ids=["coroutines", "threads"])
 def test_shell_in_the_page(page, url, query, tasking):
     page.goto(url + query)
     browser.wait_for_prompt(page)

@@ -25,20 +25,6 @@ def test_lines_from_a_pipe_reach_the_guest(kernel_image, echo_initramfs):
     assert result.returncode == runner.EXIT_POWER_OFF, result.stderr
 
 
-def _read_until(fd: int, text: str, timeout: float) -> str:
-    seen = b""
-    deadline = time.monotonic() + timeout
-    while text.encode() not in seen:
-        left = deadline - time.monotonic()
-        if left <= 0 or not select.select([fd], [], [], left)[0]:
-            raise AssertionError(f"no {text!r} within {timeout} s; got {seen.decode(errors='replace')!r}")
-        try:
-            seen += os.read(fd, 4096)
-        except OSError:  # the other side closed
-            raise AssertionError(f"ended before {text!r}; got {seen.decode(errors='replace')!r}") from None
-    return seen.decode(errors="replace")
-
-
 class Terminal:
     """A machine on a pty, as a user at a terminal has it."""
 
@@ -46,9 +32,27 @@ class Terminal:
         self.pid, self.fd = pty.fork()
         if self.pid == 0:
             os.execv(cmd[0], cmd)
+        self.unread = b""
 
-    def read_until(self, text: str) -> str:
-        return _read_until(self.fd, text, 30)
+    def read_until(self, text: str, timeout: float = 30) -> str:
+        """The output up to the end of text; what came after it is left for the next call."""
+        wanted = text.encode()
+        deadline = time.monotonic() + timeout
+        while wanted not in self.unread:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                raise AssertionError(f"no {text!r} within {timeout} s; got {self._text(self.unread)!r}")
+            try:
+                self.unread += os.read(self.fd, 4096)
+            except OSError:  # the other side closed
+                raise AssertionError(f"ended before {text!r}; got {self._text(self.unread)!r}") from None
+        end = self.unread.index(wanted) + len(wanted)
+        seen, self.unread = self.unread[:end], self.unread[end:]
+        return self._text(seen)
+
+    @staticmethod
+    def _text(data: bytes) -> str:
+        return data.decode(errors="replace")
 
     def type(self, keys: bytes) -> None:
         os.write(self.fd, keys)

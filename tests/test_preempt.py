@@ -1,11 +1,10 @@
 """runtime/preempt.js: every loop of a user program gets a preemption point."""
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
-from linuxwasm import guest
+from linuxwasm import guest, nodejs
 from linuxwasm.paths import BUILD, GUEST, RUNTIME
 
 SCRIPT = """
@@ -26,7 +25,7 @@ try {
 def _instrument(tmp_path: Path, wasm: Path) -> dict:
     script = tmp_path / "instrument.mjs"
     script.write_text(SCRIPT % (RUNTIME / "preempt.js").as_uri())
-    out = subprocess.run([shutil.which("node") or "node", str(script), str(wasm)],
+    out = subprocess.run([str(nodejs.build()), str(script), str(wasm)],
                          capture_output=True, text=True, timeout=60, check=True).stdout
     return json.loads(out)
 
@@ -50,7 +49,7 @@ def test_the_system_image_programs_are_rewritten_when_built(tmp_path):
 def test_the_rewriter_cli_says_why_it_fails(tmp_path):
     wasm = tmp_path / "no-syscall.wasm"
     wasm.write_bytes(NO_SYSCALL)
-    result = subprocess.run([shutil.which("node") or "node", str(RUNTIME / "node" / "preempt.js"),
+    result = subprocess.run([str(nodejs.build()), str(RUNTIME / "node" / "preempt.js"),
                              str(wasm), str(tmp_path / "out.wasm")], capture_output=True, text=True, timeout=60)
     assert (result.returncode, result.stderr) == (1, f"preempt: {wasm}: no linux.syscall import\n")
     assert not (tmp_path / "out.wasm").exists()

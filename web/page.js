@@ -144,7 +144,7 @@ async function boot(files, cmdline) {
     kernel: files.kernel,
     initrd: files.initrd,
     cmdline,
-    coroutines: new URLSearchParams(location.search).has('coroutines'),
+    coroutines: !new URLSearchParams(location.search).has('threads'),
     onOutput(vterm, bytes) {
       if (machine !== page.machine) return;
       if (vterm === VT_CONSOLE) {

@@ -11,7 +11,8 @@ import { canSwitchStacks } from '../stack-switching.js';
  * @property {string} cmdline
  * @property {number} [memoryMiB]
  * @property {(vterm: number, bytes: Uint8Array) => void} onOutput  a terminal's output, by vterm number
- * @property {boolean} [coroutines]  all tasks in one Web Worker, where the engine can switch stacks
+ * @property {boolean} [coroutines]  all tasks in one Web Worker where the engine can switch
+ *                                   stacks (the default); false: a Web Worker per task
  */
 
 /**
@@ -36,7 +37,7 @@ export function missingFeature() {
 /** @param {BrowserMachineOptions} options @returns {Machine} */
 export function createMachine(options) {
   const platform = {
-    coroutines: Boolean(options.coroutines) && canSwitchStacks(),
+    coroutines: (options.coroutines ?? true) && canSwitchStacks(),
     createThread(onMessage, onError) {
       const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
       worker.onmessage = ({ data }) => {

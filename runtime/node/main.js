@@ -1,8 +1,9 @@
 // Run a machine under Node: node runtime/node/main.js --kernel K [--initrd I]
-//   [--cmdline C] [--memory MiB] [--timeout S] [--agent [--verbose]]
-// Tasks run as coroutines on one host thread if Node was started with V8's
-// stack switching flag (src/linuxwasm/runner.py knows which), else each on
-// a host thread of its own.
+//   [--cmdline C] [--memory MiB] [--timeout S] [--agent [--verbose]] [--threads]
+// Tasks run as coroutines on one host thread if Node has JavaScript Promise
+// Integration's standard API (Node 24 with a V8 flag, which
+// src/linuxwasm/runner.py adds), else, or with --threads, each on a host
+// thread of its own.
 // The console is this process's terminal (stdin, stdout), unless --agent:
 // then stdin and stdout carry the agent channel (/dev/hvc1 in the guest,
 // for the Python API) and the console's output goes to stderr with
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     timeout: { type: 'string', default: '0' },
     agent: { type: 'boolean', default: false },
     verbose: { type: 'boolean', default: false },
+    threads: { type: 'boolean', default: false },
   },
 });
 const agent = values.agent;
@@ -49,9 +51,9 @@ if (!values.kernel) {
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc');
-// Node 20 and 22 switch stacks only with a V8 flag given on the command
-// line; set later, from here, it crashes this thread's next collection.
-const coroutines = canSwitchStacks();
+// Node 24 switches stacks only with a V8 flag given on the command line;
+// set later, from here, such flags have crashed a thread's next collection.
+const coroutines = canSwitchStacks() && !values.threads;
 
 const platform = {
   coroutines,

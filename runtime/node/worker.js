@@ -27,26 +27,39 @@ function writeConsole(vterm, bytes) {
   }
 }
 
-// Each finished task leaves a process memory for the collector, which runs
-// too seldom by itself (main.js sets --expose-gc before it starts any
-// thread). Until then the memory holds its address space: about 10 GiB
-// with V8's guard regions, of the 1 TiB V8 gives all Wasm memories. A full
-// collection takes 10-20 ms here, hence not after every exit; a thread of
-// a thread per task sees a sixteenth of the exits.
+// Garbage the collector is slow to take: each program memory this thread
+// forgets (memories.js) holds its address space until collected (about
+// 10 GiB with V8's guard regions, of the 1 TiB V8 gives all Wasm
+// memories), and each exited process leaves instances and a memory's
+// touched pages. main.js sets --expose-gc before it starts any thread. A
+// full collection takes 10-20 ms here: after every few forgotten memories,
+// and when the CPU is idle after a few exits.
 const { gc } = globalThis;
-const gcEveryExits = () => (ctx.coroutines ? 32 : 8);
+const GC_EVERY_FORGOTTEN = 16;
+const GC_IDLE_AFTER_EXITS = 16;
+let forgotten = 0;
 let exits = 0;
+
+function collect() {
+  gc();
+  exits = 0;
+}
 
 function post(message) {
   parentPort.postMessage(message);
-  if (message.kind === 'exit' && ++exits % gcEveryExits() === 0) gc();
+  if (message.kind === 'forget' && ++forgotten % GC_EVERY_FORGOTTEN === 0) collect();
+  if (message.kind === 'exit') exits++;
+}
+
+function idle() {
+  if (exits >= GC_IDLE_AFTER_EXITS) collect();
 }
 
 let ctx = null;
 
 parentPort.on('message', (message) => {
   try {
-    if (message.kind === 'machine') ctx = prepareThread(message.machine, post, writeConsole);
+    if (message.kind === 'machine') ctx = prepareThread(message.machine, post, writeConsole, idle);
     else runTask(ctx, message.start);
   } catch (error) {
     post({ kind: 'trap', task: message.start?.task ?? 0, name: '?', message: String(error.stack ?? error) });

@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from linuxwasm import bench, browser, copies, kernel, musl, oneshot, runner, server, site, system
+from linuxwasm import bench, browser, copies, kernel, musl, nodejs, oneshot, runner, server, site, system
 from linuxwasm.errors import LinuxWasmError
 from linuxwasm.paths import INITRAMFS, KERNEL_WASM, SITE
 
@@ -34,8 +34,14 @@ def build_system() -> Path:
         return system.build(report=lambda line: status.update(f"system: {escape(line)}"))
 
 
+def build_node() -> Path:
+    """Fetch the pinned Node.js that runs machines, if needed."""
+    with stderr.status("fetching Node.js") as status:
+        return nodejs.build(lambda line: status.update(f"node: {escape(line)}"))
+
+
 def cmd_build(args: argparse.Namespace) -> int:
-    for path in (build_kernel(), build_libc(), build_system()):
+    for path in (build_node(), build_kernel(), build_libc(), build_system()):
         stderr.print(f"built {path}")
     return 0
 

@@ -1,11 +1,11 @@
 """Boot a machine under Node with the host runtime (runtime/node/main.js)."""
 
 import functools
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from linuxwasm import nodejs
 from linuxwasm.errors import LinuxWasmError
 from linuxwasm.paths import RUNTIME
 from linuxwasm.wasm import read_module
@@ -23,7 +23,7 @@ class RunOptions:
     cmdline: str = "console=hvc0"
     memory_mib: int = 128
     timeout: float = 0  # seconds; 0 for none
-    coroutines: bool = False  # all tasks on one host thread (JSPI); else a host thread each
+    coroutines: bool = True  # all tasks on one host thread where Node has JSPI; else a host thread each
 
 
 def check_inputs(options: RunOptions) -> None:
@@ -35,13 +35,13 @@ def check_inputs(options: RunOptions) -> None:
         raise LinuxWasmError(f"{options.initramfs}: initramfs not found")
 
 
-# V8 flags that turn on stack switching (JavaScript Promise Integration),
-# which runs all of a machine's tasks on one host thread: the current name
-# first, then the first version's (Node 20). Not yet the default: it boots
-# in a third of the time and half the memory, but each process costs more
-# (see docs/how-it-works.md).
-STACK_SWITCHING_FLAGS = ("--experimental-wasm-jspi", "--experimental-wasm-stack-switching")
-# Each task's stacks get the room a native thread's stack has (in KiB; only
+# The V8 flag that turns on JavaScript Promise Integration (JSPI), with
+# which all of a machine's tasks run as coroutines on one host thread
+# (docs/how-it-works.md); Node 24 still needs it. runtime/node/main.js
+# uses only the standard API (WebAssembly.Suspending), not the first
+# version that Node 20 has under --experimental-wasm-stack-switching.
+JSPI_FLAG = "--experimental-wasm-jspi"
+# Each task's stack gets the room a native thread's stack has (in KiB; only
 # what is used becomes resident). V8's default, 984 KiB, is less than a
 # Node worker thread's 4 MiB: deep recursion would overflow sooner.
 STACK_SIZE_FLAG = "--wasm-stack-switching-stack-size"
@@ -49,25 +49,24 @@ STACK_SIZE_KIB = 8192
 
 
 @functools.cache
-def stack_switching_flags(node: str) -> tuple[str, ...]:
-    """The flags this node needs for stack switching; none if it cannot."""
-    options = subprocess.run([node, "--v8-options"], capture_output=True, text=True).stdout
-    switching = next((flag for flag in STACK_SWITCHING_FLAGS if f"  {flag} " in options), None)
-    if switching is None:
-        return ()
+def stack_switching_flags(node: Path) -> tuple[str, ...]:
+    """The flags this node needs for stack switching: none if it has JSPI
+    without a flag, or has no JSPI at all (then main.js uses threads)."""
+    options = subprocess.run([str(node), "--v8-options"], capture_output=True, text=True).stdout
+    flags = [JSPI_FLAG] if f"  {JSPI_FLAG} " in options else []
     if f"  {STACK_SIZE_FLAG} " in options:
-        return (switching, f"{STACK_SIZE_FLAG}={STACK_SIZE_KIB}")
-    return (switching,)
+        flags.append(f"{STACK_SIZE_FLAG}={STACK_SIZE_KIB}")
+    return tuple(flags)
 
 
 def node_command(options: RunOptions) -> list[str]:
-    node = shutil.which("node")
-    if node is None:
-        raise LinuxWasmError("node not found: install Node.js 20 or newer (run 'make deps')")
+    node = nodejs.build()
     flags = stack_switching_flags(node) if options.coroutines else ()
-    cmd = [node, *flags, str(NODE_MAIN), "--kernel", str(options.kernel),
+    cmd = [str(node), *flags, str(NODE_MAIN), "--kernel", str(options.kernel),
            "--cmdline", options.cmdline, "--memory", str(options.memory_mib),
            "--timeout", str(options.timeout)]
+    if not options.coroutines:
+        cmd.append("--threads")
     if options.initramfs is not None:
         cmd += ["--initrd", str(options.initramfs)]
     return cmd

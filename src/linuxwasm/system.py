@@ -1,10 +1,9 @@
 """The system image: BusyBox, /init, the agent and /etc (see system/README.md)."""
 
-import shutil
 import subprocess
 from pathlib import Path
 
-from linuxwasm import busybox, commands, guest
+from linuxwasm import busybox, commands, guest, nodejs
 from linuxwasm.errors import LinuxWasmError
 from linuxwasm.initramfs import Initramfs
 from linuxwasm.paths import BUILD, INITRAMFS, RUNTIME, SYSTEM
@@ -26,11 +25,8 @@ def preempted(program: Path) -> Path:
     inputs = (program, RUNTIME / "preempt.js", PREEMPT_TOOL)
     if output.exists() and output.stat().st_mtime >= max(p.stat().st_mtime for p in inputs):
         return output
-    node = shutil.which("node")
-    if node is None:
-        raise LinuxWasmError("node not found: install Node.js 20 or newer (run 'make deps')")
     output.parent.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run([node, str(PREEMPT_TOOL), str(program), str(output)], capture_output=True, text=True)
+    result = subprocess.run([str(nodejs.build()), str(PREEMPT_TOOL), str(program), str(output)], capture_output=True, text=True)
     if result.returncode:
         raise LinuxWasmError(result.stderr.strip() or f"{PREEMPT_TOOL.name} failed on {program}")
     return output

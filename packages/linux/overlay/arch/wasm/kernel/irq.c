@@ -47,7 +47,7 @@ void wasm_irq_dispatch(void)
 /* Sleep until the host raises an interrupt, then handle it. */
 void arch_cpu_idle(void)
 {
-	__builtin_wasm_memory_atomic_wait32((int *)&wasm_irq_pending, 0, -1);
+	wasm_host_idle(&wasm_irq_pending);
 	raw_local_irq_enable();
 }
 

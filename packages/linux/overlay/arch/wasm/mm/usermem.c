@@ -44,11 +44,17 @@ void destroy_context(struct mm_struct *mm)
 	kfree(mm->context.args);
 }
 
-/* exec: brk starts where the new program's initial memory ends. */
+/*
+ * exec: brk starts where the new program's initial memory ends. A memory
+ * the host recycled holds an earlier program's data above that: then
+ * every mapping is cleared, as brk always is.
+ */
 void wasm_user_memory_init(struct mm_struct *mm)
 {
 	mm->start_brk = mm->brk = wasm_host_user_grow(0);
 	mm->context.end_brk = wasm_host_user_max();
+	if (wasm_host_user_recycled())
+		mm->context.used_low = mm->start_brk;
 }
 
 /* Make addresses below end usable; the new part reads as zeros. */

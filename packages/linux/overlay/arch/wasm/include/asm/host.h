@@ -24,6 +24,11 @@ void wasm_host_initrd_copy(void *dst) __host_import(initrd_copy);
 
 /* Where the host sets interrupt bits (see asm/irqflags.h). */
 void wasm_host_irq_init(unsigned int *pending) __host_import(irq_init);
+/*
+ * The CPU has nothing to run: return once *pending is non-zero. The host
+ * may use the time first (to collect its garbage).
+ */
+void wasm_host_idle(unsigned int *pending) __host_import(idle);
 
 /*
  * The host's terminals: 0 is the console, 1 the channel of the host's
@@ -90,8 +95,10 @@ unsigned int wasm_host_backtrace(char *buf, unsigned int size) __host_import(bac
  * past the point of no return, make that memory the task's user memory;
  * returns the program's initial stack pointer. exec_start: the program
  * starts with this stack pointer on the next return to user space.
- * user_grow: grow user memory to at least size bytes; returns its size
- * (short if it cannot grow). user_max: the most it can grow to.
+ * user_grow: make user memory reach at least size bytes; returns size, or
+ * the program's initial size if larger, or less if it cannot grow.
+ * user_max: the most it can grow to. user_recycled: whether the memory
+ * held another program before, whose data may lie above the initial size.
  * user_sp: the program's stack pointer now. user_call: call a signal
  * handler fn(sig, info, uc) in the program, on the stack sp.
  * user_clone: the child shares the caller's program and memory and starts
@@ -109,6 +116,7 @@ unsigned long wasm_host_user_sp(void) __host_import(user_sp);
 void wasm_host_user_call(unsigned long fn, int sig, void __user *info, void __user *uc,
 			 unsigned long sp) __host_import(user_call);
 unsigned long wasm_host_user_max(void) __host_import(user_max);
+int wasm_host_user_recycled(void) __host_import(user_recycled);
 void wasm_host_user_clone(struct task_struct *child, unsigned long sp) __host_import(user_clone);
 void __noreturn wasm_host_user_restart(void) __host_import(user_restart);
 

@@ -13,7 +13,7 @@
 typedef struct {
 	unsigned long		end_brk;	/* the memory's maximum size */
 	struct list_head	regions;	/* mappings, by address */
-	unsigned long		used_low;	/* lowest address ever mapped */
+	unsigned long		used_low;	/* mappings above may hold old data */
 	char			*args;		/* exec's argument and environment strings (mm/remote.c) */
 	unsigned long		args_size;
 } mm_context_t;

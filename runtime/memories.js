@@ -1,0 +1,98 @@
+// The memories of the user programs on one host thread. Each program gets
+// a Wasm memory of its own (user-abi.js), which the tasks of its process
+// share (threads, a vfork child until it execs): a memory is counted by
+// the tasks that use it. The machine holds each one too, to set its
+// preemption flag (machine.js), and is told when it may let go.
+//
+// A memory no task uses any more goes to a small pool, if this thread has
+// one (coroutines: all tasks here), for the next program of the same
+// maximum size. Engines free a memory only in a garbage collection, after
+// every thread has dropped it, and until then it keeps its address space
+// (about 10 GiB with V8's guard regions, of 1 TiB for all memories). A
+// process that ends as the next starts needs no collection then, and no
+// new memory whose pages the system must clear on first touch.
+
+import { ZERO_GLUE } from './glue.js';
+
+const WASM_PAGE = 65536;
+const zeroModule = new WebAssembly.Module(ZERO_GLUE);
+
+/**
+ * @typedef {object} ProgramMemory
+ * @property {WebAssembly.Memory} memory
+ * @property {boolean} recycled  it held another program before: data may lie above the
+ *                               new program's initial size (the kernel clears what it maps)
+ */
+
+export class ProgramMemories {
+  /**
+   * @param {(message: object) => void} post  to the machine: {kind: 'memory', id, memory}, {kind: 'forget', id}
+   * @param {number} poolSize  how many unused memories to keep; 0 for none
+   */
+  constructor(post, poolSize) {
+    this.post = post;
+    this.poolSize = poolSize;
+    /** @type {Map<WebAssembly.Memory, {id: number, users: number, max: number, zero: ((bytes: number) => void)|null}>} */
+    this.known = new Map();
+    /** @type {WebAssembly.Memory[]} unused, newest last */
+    this.pool = [];
+    this.nextId = 1;
+  }
+
+  /**
+   * A memory for a new program, held once for the caller: from the pool,
+   * its first min pages cleared, or new.
+   * @param {{min: number, max: number}} limits  of the program's memory import, in pages
+   * @returns {ProgramMemory}
+   */
+  take({ min, max }) {
+    const index = this.pool.findLastIndex((memory) => this.known.get(memory).max === max);
+    if (index >= 0) {
+      const [memory] = this.pool.splice(index, 1);
+      const pages = memory.buffer.byteLength / WASM_PAGE;
+      if (pages < min) memory.grow(min - pages);
+      const entry = this.known.get(memory);
+      entry.zero ??= new WebAssembly.Instance(zeroModule, { env: { memory } }).exports.zero;
+      entry.zero(min * WASM_PAGE);
+      entry.users = 1;
+      return { memory, recycled: true };
+    }
+    const memory = new WebAssembly.Memory({ initial: min, maximum: max, shared: true });
+    this.register(memory, max);
+    return { memory, recycled: false };
+  }
+
+  /** A memory new to this thread, used once. */
+  register(memory, max) {
+    const id = this.nextId++;
+    this.known.set(memory, { id, users: 1, max, zero: null });
+    this.post({ kind: 'memory', id, memory });
+  }
+
+  /**
+   * One more task uses the memory: a clone child. With a thread per task
+   * it may be new here, sent from the parent's thread.
+   * @param {WebAssembly.Memory} memory
+   * @param {number} max  its maximum size in pages
+   */
+  hold(memory, max) {
+    const entry = this.known.get(memory);
+    if (entry) {
+      entry.users++;
+      return;
+    }
+    this.register(memory, max);
+  }
+
+  /** A task stopped using the memory. @param {WebAssembly.Memory} memory */
+  release(memory) {
+    const entry = this.known.get(memory);
+    if (--entry.users > 0) return;
+    if (this.pool.length < this.poolSize) {
+      this.pool.push(memory);
+      return;
+    }
+    this.known.delete(memory);
+    this.post({ kind: 'forget', id: entry.id });
+  }
+}
