@@ -74,6 +74,17 @@ def test_user_memory_layout(kernel_image, tmp_path):
 
 
 @TASKING
+def test_processes_never_see_an_earlier_ones_data(kernel_image, tmp_path, coroutines):
+    """Children that scribble over all the memory they reach alternate with children
+    that find theirs zeroed: a recycled program memory (runtime/memories.js) is clean."""
+    result = boot_program(kernel_image, tmp_path, "recycle-init.c", libc=True, coroutines=coroutines)
+    rounds = [line for line in result.stdout.splitlines() if ": round " in line]
+    assert len(rounds) == 4 and all(line.startswith("ok: ") for line in rounds), result.stdout
+    assert "recycle checks done" in result.stdout
+    assert result.returncode == runner.EXIT_POWER_OFF, result.stderr
+
+
+@TASKING
 def test_init_built_with_musl(kernel_image, tmp_path, coroutines):
     """stdio, malloc through mmap, files, posix_spawn + waitpid, with musl."""
     result = boot_program(kernel_image, tmp_path, "libc-init.c", libc=True, coroutines=coroutines)
