@@ -155,6 +155,15 @@ def test_kernel_panic_shows_in_the_page(page, exported, tmp_path):
         assert "kernel panic" in "\n".join(browser.screen_lines(page))
 
 
+def test_a_worker_that_cannot_load_is_an_error(page, url):
+    """The worker starts as the page loads; its failure waits for the machine, then shows."""
+    page.route("**/runtime/browser/worker.js", lambda route: route.abort())
+    page.goto(url)
+    page.wait_for_function("linuxwasm.exit !== null", timeout=30_000)
+    assert "a host thread failed" in status(page)
+    assert page.locator("#status.failed").count() == 1
+
+
 @pytest.fixture(scope="module")
 def static_host(exported) -> Iterator[str]:
     """python -m http.server: no isolation headers, no wasm MIME type."""

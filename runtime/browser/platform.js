@@ -34,12 +34,33 @@ export function missingFeature() {
   return null;
 }
 
+/**
+ * A Web Worker, with a load failure kept until someone listens.
+ * @returns {{worker: Worker, failure: string|null}}
+ */
+function startWorker() {
+  const started = { worker: new Worker(new URL('./worker.js', import.meta.url), { type: 'module' }), failure: null };
+  started.worker.onerror = (event) => {
+    event.preventDefault();
+    started.failure = event.message || 'the worker script failed to load';
+  };
+  return started;
+}
+
+/*
+ * The first machine's first thread, started as this module loads: its
+ * scripts load while the page downloads the kernel, not after (a tenth of
+ * a second, one module after another).
+ */
+let early = typeof Worker === 'function' ? startWorker() : null;
+
 /** @param {BrowserMachineOptions} options @returns {Machine} */
 export function createMachine(options) {
   const platform = {
     coroutines: (options.coroutines ?? true) && canSwitchStacks(),
     createThread(onMessage, onError) {
-      const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+      const { worker, failure } = early ?? startWorker();
+      early = null;
       worker.onmessage = ({ data }) => {
         if (data.kind === 'console') options.onOutput(data.vterm, data.bytes);
         else onMessage(data);
@@ -48,6 +69,7 @@ export function createMachine(options) {
         event.preventDefault();
         onError(new Error(event.message || 'the worker script failed to load'));
       };
+      if (failure) queueMicrotask(() => onError(new Error(failure)));
       return { post: (start) => worker.postMessage(start), terminate: () => worker.terminate() };
     },
   };
