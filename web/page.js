@@ -175,11 +175,21 @@ async function boot(files, cmdline) {
   }
 }
 
+/** The site's manifest, and the files it names, downloaded and compiled. */
+async function loadFiles() {
+  const response = await fetch('site.json', { cache: 'no-cache' });
+  if (!response.ok) throw new Error(`site.json: ${response.status} ${response.statusText}`);
+  const manifest = await response.json();
+  return { manifest, files: await download(manifest) };
+}
+
 async function main() {
   if (!(await becomeIsolated())) return;
   const missing = missingFeature();
   if (missing) return fail(missing);
 
+  // The downloads go on while the terminal starts.
+  const loading = loadFiles();
   page.terminal = createTerminal();
   showLog.addEventListener('change', () => {
     logPanel.hidden = !showLog.checked;
@@ -189,10 +199,7 @@ async function main() {
   let files;
   let manifest;
   try {
-    const response = await fetch('site.json', { cache: 'no-cache' });
-    if (!response.ok) throw new Error(`site.json: ${response.status} ${response.statusText}`);
-    manifest = await response.json();
-    files = await download(manifest);
+    ({ files, manifest } = await loading);
   } catch (error) {
     return fail(`loading failed: ${error.message}`);
   }
