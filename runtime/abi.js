@@ -28,9 +28,8 @@ export class TaskExit {
 import { HANDLER_GLUE } from './glue.js';
 import { readInput } from './console-input.js';
 import { addPreemptionPoints, hasPreemptionPoints } from './preempt.js';
-import { ENOENT, ENOEXEC, UserRestart, abiProblem, memoryImport } from './user-abi.js';
+import { ENOENT, ENOEXEC, UserRestart, WASM_PAGE, abiProblem, memoryImport } from './user-abi.js';
 
-const WASM_PAGE = 65536;
 const FUTEX_OP_ANDN = 3; // the order of FUTEX_OP_SET, ADD, OR, ANDN, XOR: 0 to 4
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -110,7 +109,7 @@ export function readCString(memory, address) {
  * @property {{kernel: number, user: number}[]} kernelStacks  the kernel's and the program's stack
  *                                       pointers at each signal handler call, innermost last
  * @property {object|null} next          what to start on the next return to user space:
- *                                       {program, sp} after exec, {clone: {module, memory, sp}} for a clone child
+ *                                       {program, sp} after exec, {clone} for a clone child (task.js cloneProgram)
  * @property {Generator|null} pieces     the calls into Wasm of its life (task.js taskPieces)
  * @property {TaskExit|UserRestart|null} unwinding  what an import threw on purpose to unwind the task's
  *                                       Wasm frames (exec's restart, exit), until they are gone

@@ -7,8 +7,7 @@
 import { IRQ_AGENT, IRQ_CONSOLE, IRQ_RESIZE, IRQ_TIMER, VT_AGENT, VT_CONSOLE } from './abi.js';
 import { createInputRing, writeInput } from './console-input.js';
 import { PREEMPT_FLAG } from './preempt.js';
-
-const WASM_PAGE = 65536;
+import { WASM_PAGE } from './user-abi.js';
 
 /**
  * A host thread that runs tasks. It is sent {kind: 'machine', machine} once
@@ -81,7 +80,7 @@ export class Machine {
     this.clones = new Map();
     /** @type {Map<string, object>} every program compiled so far, by fingerprint and file key (abi.js) */
     this.modules = new Map();
-    /** @type {Map<HostThread, Map<number, WebAssembly.Memory>>} each thread's program memories, by id (memories.js) */
+    /** @type {Map<HostThread, Map<number, Int32Array>>} the preemption flag of each thread's program memories, by id (memories.js) */
     this.memories = new Map();
     this.forgotten = 0;
     /** @type {Set<number>} clone children to start once their program arrives */
@@ -171,7 +170,8 @@ export class Machine {
         break;
       case 'memory':
         if (!this.memories.has(thread)) this.memories.set(thread, new Map());
-        this.memories.get(thread).set(message.id, message.memory);
+        // A shared memory's buffer stays valid as the memory grows.
+        this.memories.get(thread).set(message.id, new Int32Array(message.memory.buffer, PREEMPT_FLAG, 1));
         break;
       case 'forget':
         this.memories.get(thread).delete(message.id);
@@ -277,8 +277,8 @@ export class Machine {
     Atomics.or(this.words, this.irqIndex, this.pendingIrqs);
     this.pendingIrqs = 0;
     Atomics.notify(this.words, this.irqIndex);
-    for (const memories of this.memories.values()) {
-      for (const memory of memories.values()) Atomics.store(new Int32Array(memory.buffer, PREEMPT_FLAG, 1), 0, 1);
+    for (const flags of this.memories.values()) {
+      for (const flag of flags.values()) Atomics.store(flag, 0, 1);
     }
   }
 

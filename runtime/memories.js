@@ -13,8 +13,8 @@
 // new memory whose pages the system must clear on first touch.
 
 import { ZERO_GLUE } from './glue.js';
+import { WASM_PAGE } from './user-abi.js';
 
-const WASM_PAGE = 65536;
 const zeroModule = new WebAssembly.Module(ZERO_GLUE);
 
 /**

@@ -4,9 +4,7 @@
 // host thread of its own (liveTask here runs them).
 
 import { TaskExit, readCString } from './abi.js';
-import { NR_EXIT, NR_EXIT_GROUP, SIGILL, SIGSEGV, UserRestart } from './user-abi.js';
-
-const WASM_PAGE = 65536;
+import { NR_EXIT, NR_EXIT_GROUP, SIGILL, SIGSEGV, UserRestart, WASM_PAGE } from './user-abi.js';
 
 /**
  * Make the kernel instance the task's again: the imports' task, and the

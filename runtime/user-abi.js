@@ -13,6 +13,8 @@
 // A clone child starts on the stack it was given, where its parent's libc
 // put the function to run and its argument: [sp] = fn, [sp + 4] = arg.
 
+/** The unit of Wasm memory sizes. */
+export const WASM_PAGE = 65536;
 export const ENOENT = 2;
 export const ENOEXEC = 8;
 export const NR_EXIT = 93;

@@ -160,21 +160,16 @@ def test_missing_initramfs_is_a_one_line_error(kernel_image, tmp_path):
         runner.check_inputs(runner.RunOptions(kernel=kernel_image, initramfs=missing))
 
 
-def test_node_runtime_reports_a_bad_image_itself(tmp_path):
-    """The runtime does not trust its caller: a bad image is an error, not a hang."""
+# The runtime does not trust its caller: a bad image is an error, not a hang.
+@pytest.mark.parametrize("image, error", [
+    (b"\0asm\1\0\0\0garbage", "linuxwasm: not a valid kernel image"),
+    # A valid Wasm module that is no kernel is refused by what it lacks.
+    (b"\0asm\1\0\0\0", "linuxwasm: not a valid kernel image: no export boot, task_entry,"),
+], ids=["garbage", "no-kernel"])
+def test_node_runtime_reports_a_bad_image_itself(tmp_path, image, error):
     broken = tmp_path / "vmlinux.wasm"
-    broken.write_bytes(b"\0asm\1\0\0\0garbage")
+    broken.write_bytes(image)
     cmd = runner.node_command(runner.RunOptions(kernel=broken, initramfs=None, timeout=10))
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
     assert result.returncode == runner.EXIT_TRAP
-    assert result.stderr.startswith("linuxwasm: not a valid kernel image")
-
-
-def test_node_runtime_names_what_a_kernel_image_lacks(tmp_path):
-    """A valid Wasm module that is no kernel (here an empty one) is refused by name."""
-    empty = tmp_path / "vmlinux.wasm"
-    empty.write_bytes(b"\0asm\1\0\0\0")
-    cmd = runner.node_command(runner.RunOptions(kernel=empty, initramfs=None, timeout=10))
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
-    assert result.returncode == runner.EXIT_TRAP
-    assert result.stderr.startswith("linuxwasm: not a valid kernel image: no export boot, task_entry,")
+    assert result.stderr.startswith(error)

@@ -14,7 +14,7 @@ import platform
 import shutil
 from pathlib import Path
 
-from linuxwasm import recipes, sources
+from linuxwasm import commands, recipes, sources
 from linuxwasm.errors import LinuxWasmError
 from linuxwasm.paths import BUILD
 
@@ -22,10 +22,10 @@ TREE = BUILD / "node"
 
 
 def _pinned() -> bool:
-    return platform.system() == "Linux" and platform.machine() in ("x86_64", "AMD64")
+    return platform.system() == "Linux" and platform.machine() == "x86_64"
 
 
-def build(report=lambda line: None) -> Path:
+def build(report: commands.Report = lambda line: None) -> Path:
     """The node executable: the pinned one, fetched and unpacked if needed."""
     if not _pinned():
         system_node = shutil.which("node")
