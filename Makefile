@@ -4,8 +4,11 @@
 #   make shell  the same system in this terminal
 # Everything is cached: a second run rebuilds only what changed.
 
+# What the build runs: LLVM 19 for Wasm; gcc for the kernel's and BusyBox's
+# host tools and the native BusyBox the benchmarks compare against; rsync
+# for the kernel's headers_install; bzip2 for BusyBox's source tarball.
 APT_PACKAGES := clang-19 lld-19 llvm-19 libclang-rt-19-dev-wasm32 ccache wabt \
-                cpio bc flex bison make patch xz-utils python3-venv nodejs
+                gcc libc6-dev rsync bzip2 cpio bc flex bison make patch xz-utils python3-venv
 # The browser tests drive Debian's Chromium.
 APT_TEST_PACKAGES := chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

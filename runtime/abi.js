@@ -267,6 +267,7 @@ function kernelImports(ctx, handlers) {
       return ((rows & 0xffff) << 16 | (columns & 0xffff)) >>> 0;
     },
     clock_ns: () => (performance.timeOrigin + performance.now() - ctx.epoch) * 1e6,
+    realtime_ms: () => Date.now(),
     timer_set(delayNs) {
       // Messages from different threads may arrive out of order: the time
       // of setting tells the machine which request is the latest.

@@ -58,6 +58,18 @@ const TERMINALS = [
  * @property {number} timeoutMs         0 for none
  */
 
+/**
+ * The command line with the host's time zone added for the guest's init
+ * (system/init.c makes /etc/localtime of it), unless it names one already.
+ * Node and browsers both know the zone by its tz database name.
+ * @param {string} cmdline
+ */
+export function withHostZone(cmdline) {
+  if (/(^| )linuxwasm\.tz=/.test(cmdline)) return cmdline;
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return zone && /^[A-Za-z0-9_+\-/]+$/.test(zone) ? `${cmdline} linuxwasm.tz=${zone}` : cmdline;
+}
+
 /** The result of a run: 0 on power-off, non-zero with a reason otherwise. */
 export class MachineExit {
   /** @param {number} status @param {string} reason */
@@ -117,7 +129,7 @@ export class Machine {
     /** What every task thread gets once (task.js, MachineShared). */
     this.shared = {
       module, memory: this.memory, coroutines: this.platform.coroutines, epoch: this.epoch,
-      cmdline: this.options.cmdline, inputs: this.inputs, windowSize: this.windowSize,
+      cmdline: withHostZone(this.options.cmdline), inputs: this.inputs, windowSize: this.windowSize,
     };
 
     return new Promise((resolve) => {

@@ -7,18 +7,23 @@
  * its LEN word says:
  *
  *   host to guest                 guest to host
- *   run ID LEN   command          out ID LEN    bytes of its stdout
+ *   run ID LEN [INPUT]  command   out ID LEN    bytes of its stdout
  *                                 err ID LEN    bytes of its stderr
  *                                 exit ID CODE  0-255, or 128 + signal
+ *   in ID LEN    bytes for stdin  ack ID 0      (ready for the next in)
  *   kill ID SIG                   (the running command's process group)
  *   put ID MODE LEN  path NUL data   done ID 0
  *   get ID LEN   path             data ID LEN   the file's bytes
  *                                 error ID LEN  a message, for any request
- *   bye ID 0     (the agent ends, and init powers off)
+ *   bye ID 0     (the agent ends, a running command killed, and init powers off)
  *   and once at start:            ready 0 0
  *
- * A command runs as /bin/sh -c in a session of its own, stdin /dev/null.
- * One request at a time: the host waits for the answer.
+ * A command runs as /bin/sh -c in a session of its own. Its stdin is
+ * /dev/null, or with INPUT 1 a pipe that the host fills with in messages
+ * of at most IN_MAX bytes, one at a time: the host sends the next only
+ * after the ack, so that the agent holds at most one while the command
+ * does not read. in ID 0 closes the pipe. One request at a time: the host
+ * waits for the answer.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -39,6 +44,7 @@
 
 #define HEADER_MAX 256
 #define CHUNK 4096
+#define IN_MAX 65536
 
 extern char **environ;
 
@@ -172,28 +178,110 @@ static void drain(int fd, const char *kind, unsigned long id)
 		send(kind, id, n, data, n);
 }
 
-static void run(unsigned long id, const char *command)
+/* Skip a payload that has no taker; 0 if the channel ended. */
+static int skip(unsigned long len)
+{
+	char scratch[CHUNK];
+
+	while (len) {
+		size_t n = len < sizeof(scratch) ? len : sizeof(scratch);
+
+		if (!read_exact(scratch, n))
+			return 0;
+		len -= n;
+	}
+	return 1;
+}
+
+/* The command's stdin: one in message at a time on its way to the pipe. */
+struct input {
+	int fd;			/* the pipe's end, -1 once closed */
+	char data[IN_MAX];
+	size_t len, pos;	/* pos < len: waiting for room in the pipe */
+};
+
+static void input_close(struct input *in)
+{
+	if (in->fd >= 0)
+		close(in->fd);
+	in->fd = -1;
+	in->len = in->pos = 0;
+}
+
+/* An in message for the running command: into the pipe as room allows. */
+static int input_take(struct input *in, unsigned long id, unsigned long len)
+{
+	if (in->len || len > IN_MAX || in->fd < 0) {
+		/* Not ours to hold (no pipe, or more than one at a time): drop it. */
+		if (!skip(len))
+			return 0;
+		if (len && in->fd >= 0 && !in->len)
+			send("ack", id, 0, NULL, 0);
+		return 1;
+	}
+	if (!len) {
+		input_close(in);
+		return 1;
+	}
+	if (!read_exact(in->data, len))
+		return 0;
+	in->len = len;
+	in->pos = 0;
+	return 1;
+}
+
+/* Room in the pipe: write what is waiting; ack once all of it is in. */
+static void input_flush(struct input *in, unsigned long id)
+{
+	ssize_t n = write(in->fd, in->data + in->pos, in->len - in->pos);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n < 0) {
+		/* The command closed its stdin: what it did not read is dropped. */
+		in->pos = in->len;
+	} else {
+		in->pos += n;
+	}
+	if (in->pos == in->len) {
+		in->len = in->pos = 0;
+		send("ack", id, 0, NULL, 0);
+	}
+}
+
+static struct input input = { .fd = -1 };
+
+static void run(unsigned long id, const char *command, int with_input)
 {
 	char *argv[] = { "/bin/sh", "-c", (char *)command, NULL };
 	posix_spawn_file_actions_t files;
-	int out[2], err[2], status, open_pipes = 2, done = 0, code;
+	int out[2], err[2], in[2] = { -1, -1 }, status, open_pipes = 2, done = 0, code;
 	pid_t pid;
 
-	if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC)) {
+	if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) || (with_input && pipe2(in, O_CLOEXEC))) {
 		send_error(id, "pipe: %s", strerror(errno));
 		return;
 	}
 	posix_spawn_file_actions_init(&files);
-	posix_spawn_file_actions_addopen(&files, 0, "/dev/null", O_RDONLY, 0);
+	if (with_input)
+		posix_spawn_file_actions_adddup2(&files, in[0], 0);
+	else
+		posix_spawn_file_actions_addopen(&files, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&files, out[1], 1);
 	posix_spawn_file_actions_adddup2(&files, err[1], 2);
 	code = spawn_session(&pid, argv, &files);
 	posix_spawn_file_actions_destroy(&files);
 	close(out[1]);
 	close(err[1]);
+	if (with_input) {
+		close(in[0]);
+		fcntl(in[1], F_SETFL, O_NONBLOCK);
+	}
+	input.fd = in[1];
 	if (code) {
 		close(out[0]);
 		close(err[0]);
+		input_close(&input);
 		send_error(id, "cannot start /bin/sh: %s", strerror(code));
 		return;
 	}
@@ -209,9 +297,10 @@ static void run(unsigned long id, const char *command)
 			{ .fd = err[0], .events = POLLIN },
 			{ .fd = child_exited[0], .events = POLLIN },
 			{ .fd = 0, .events = POLLIN },
+			{ .fd = input.len ? input.fd : -1, .events = POLLOUT },
 		};
 		char line[HEADER_MAX], scratch[64];
-		unsigned long kill_id;
+		unsigned long other_id, len;
 		int sig;
 
 		if (done) {
@@ -219,7 +308,8 @@ static void run(unsigned long id, const char *command)
 			drain(err[0], "err", id);
 			break;
 		}
-		if (poll(fds, 4, -1) < 0)
+		/* A request already read into inbuf does not make fd 0 readable. */
+		if (poll(fds, 5, inpos < inlen ? 0 : -1) < 0)
 			continue;
 		if (fds[0].revents && !forward(out[0], "out", id)) {
 			close(out[0]);
@@ -236,11 +326,22 @@ static void run(unsigned long id, const char *command)
 			if (waitpid(pid, &status, WNOHANG) == pid)
 				done = 1;
 		}
+		if (fds[4].revents)
+			input_flush(&input, id);
 		if ((fds[3].revents || inpos < inlen) && read_header(line)) {
-			if (sscanf(line, "kill %lu %d", &kill_id, &sig) == 2 && kill_id == id)
+			if (sscanf(line, "kill %lu %d", &other_id, &sig) == 2 && other_id == id)
 				kill(-pid, sig);
+			else if (!strncmp(line, "bye ", 4)) {
+				/* The host is leaving: so does the command. */
+				kill(-pid, SIGKILL);
+				_exit(0);
+			}
+			else if (sscanf(line, "in %lu %lu", &other_id, &len) == 2 &&
+				 !(other_id == id ? input_take(&input, id, len) : skip(len)))
+				_exit(1);	/* the channel ended inside a message */
 		}
 	}
+	input_close(&input);
 	if (out[0] >= 0)
 		close(out[0]);
 	if (err[0] >= 0)
@@ -335,6 +436,7 @@ int main(void)
 {
 	struct termios raw;
 	struct sigaction sa = { .sa_handler = on_sigchld, .sa_flags = SA_RESTART };
+	sigset_t pipe_signal;
 
 	/* The channel carries bytes, not lines: no echo, no translation. */
 	if (tcgetattr(0, &raw) == 0) {
@@ -343,6 +445,10 @@ int main(void)
 	}
 	if (pipe2(child_exited, O_CLOEXEC | O_NONBLOCK))
 		return 1;
+	/* A command that closes its stdin gives EPIPE, not the agent's death. */
+	sigemptyset(&pipe_signal);
+	sigaddset(&pipe_signal, SIGPIPE);
+	sigprocmask(SIG_BLOCK, &pipe_signal, NULL);
 	sigaction(SIGCHLD, &sa, NULL);
 	send("ready", 0, 0, NULL, 0);
 
@@ -360,6 +466,11 @@ int main(void)
 		}
 		if (!strcmp(kind, "kill"))
 			continue;	/* for a command that has ended already */
+		if (!strcmp(kind, "in")) {
+			if (!skip(a))	/* input for a command that has ended */
+				return 1;
+			continue;
+		}
 		if (!strcmp(kind, "bye"))
 			return 0;
 		/* put has its mode before the length */
@@ -375,7 +486,7 @@ int main(void)
 			return 1;
 		payload[a] = 0;
 		if (!strcmp(kind, "run"))
-			run(id, payload);
+			run(id, payload, words == 4 && b == 1);
 		else if (!strcmp(kind, "put") && words == 4)
 			put(id, b & 07777, payload, a);
 		else if (!strcmp(kind, "get"))

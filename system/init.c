@@ -10,8 +10,10 @@
  * does not work here.)
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -35,6 +37,94 @@ static void mount_or_warn(const char *source, const char *target, const char *ty
 		fprintf(stderr, "init: mount %s on %s: %s\n", type, target, strerror(errno));
 }
 
+/* Copy the tree at from into the folder to (both exist); 0 or -1. */
+static int copy_tree(const char *from, const char *to)
+{
+	DIR *dir = opendir(from);
+	struct dirent *entry;
+	int failed = 0;
+
+	if (!dir)
+		return -1;
+	while ((entry = readdir(dir))) {
+		char src[PATH_MAX], dst[PATH_MAX], target[PATH_MAX];
+		struct stat st;
+		ssize_t n;
+
+		if (!strcmp(entry->d_name, ".") || !strcmp(entry->d_name, ".."))
+			continue;
+		snprintf(src, sizeof(src), "%s/%s", from, entry->d_name);
+		snprintf(dst, sizeof(dst), "%s/%s", to, entry->d_name);
+		if (lstat(src, &st)) {
+			failed = -1;
+		} else if (S_ISDIR(st.st_mode)) {
+			if (mkdir(dst, st.st_mode & 07777) || chmod(dst, st.st_mode & 07777) ||
+			    copy_tree(src, dst))
+				failed = -1;
+		} else if (S_ISLNK(st.st_mode)) {
+			n = readlink(src, target, sizeof(target) - 1);
+			if (n >= 0)
+				target[n] = 0;
+			if (n < 0 || symlink(target, dst))
+				failed = -1;
+		} else if (S_ISREG(st.st_mode)) {
+			int in = open(src, O_RDONLY), out = open(dst, O_WRONLY | O_CREAT | O_EXCL, st.st_mode & 07777);
+			char buf[16384];
+
+			while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof(buf))) > 0)
+				if (write(out, buf, n) != n)
+					n = -1, failed = -1;
+			if (in < 0 || out < 0 || n < 0 || fchmod(out, st.st_mode & 07777))
+				failed = -1;
+			if (in >= 0)
+				close(in);
+			if (out >= 0)
+				close(out);
+		}
+		if (!failed && unlink(src))
+			rmdir(src);
+	}
+	closedir(dir);
+	return failed;
+}
+
+static int is_empty(const char *path)
+{
+	DIR *dir = opendir(path);
+	struct dirent *entry;
+	int empty = 1;
+
+	while (dir && (entry = readdir(dir)))
+		if (strcmp(entry->d_name, ".") && strcmp(entry->d_name, ".."))
+			empty = 0;
+	if (dir)
+		closedir(dir);
+	return empty;
+}
+
+/*
+ * A tmpfs at target. What the host copied there (an archive appended to
+ * the initramfs, src/linuxwasm/copies.py) would be hidden under it: it
+ * is moved in.
+ */
+static void mount_tmpfs(const char *target, const char *options)
+{
+	static const char kept[] = "/.init-kept";
+
+	if (is_empty(target)) {
+		mount_or_warn("tmpfs", target, "tmpfs", options);
+		return;
+	}
+	if (rename(target, kept)) {
+		fprintf(stderr, "init: %s: %s\n", target, strerror(errno));
+		return;
+	}
+	mount_or_warn("tmpfs", target, "tmpfs", options);
+	if (copy_tree(kept, target))
+		fprintf(stderr, "init: could not move all of %s's files into its tmpfs\n", target);
+	rmdir(kept);
+}
+
 static void set_hostname(void)
 {
 	char name[65] = "";
@@ -49,23 +139,68 @@ static void set_hostname(void)
 	fclose(f);
 }
 
-static int has_kernel_option(const char *option)
+static char cmdline[4096];
+
+static void read_cmdline(void)
 {
-	char line[4096];
-	size_t len = strlen(option);
-	char *p;
 	FILE *f = fopen("/proc/cmdline", "r");
 
 	if (!f)
-		return 0;
-	p = fgets(line, sizeof(line), f);
+		return;
+	if (!fgets(cmdline, sizeof(cmdline), f))
+		cmdline[0] = 0;
+	cmdline[strcspn(cmdline, "\n")] = 0;
 	fclose(f);
-	while (p && (p = strstr(p, option))) {
-		if ((p == line || p[-1] == ' ') && (p[len] == 0 || p[len] == ' ' || p[len] == '\n'))
+}
+
+/*
+ * Whether the kernel command line has option as a word of its own or
+ * followed by '='; its value ("" for a bare option) goes to value unless
+ * that is NULL.
+ */
+static int kernel_option(const char *option, char *value, size_t size)
+{
+	size_t len = strlen(option);
+	const char *p = cmdline;
+
+	while ((p = strstr(p, option))) {
+		if ((p == cmdline || p[-1] == ' ') && (p[len] == 0 || p[len] == ' ' || p[len] == '=')) {
+			size_t n = p[len] == '=' ? strcspn(p + len + 1, " ") : 0;
+
+			if (!value)
+				return 1;
+			if (n >= size)
+				return 0;
+			memcpy(value, p + len + 1, n);
+			value[n] = 0;
 			return 1;
+		}
 		p += len;
 	}
 	return 0;
+}
+
+/*
+ * The host's time zone (linuxwasm.tz=Europe/Paris, which the host runtime
+ * adds) as /etc/localtime, where every program's libc looks for it.
+ */
+static void set_time_zone(void)
+{
+	static const char zoneinfo[] = "/usr/share/zoneinfo/";
+	char zone[128], path[sizeof(zoneinfo) + sizeof(zone)];
+
+	if (!kernel_option("linuxwasm.tz", zone, sizeof(zone)) || !zone[0])
+		return;
+	if (strstr(zone, "..") || zone[0] == '/')
+		return;
+	snprintf(path, sizeof(path), "%s%s", zoneinfo, zone);
+	if (access(path, R_OK)) {
+		fprintf(stderr, "init: time zone %s: not in %s\n", zone, zoneinfo);
+		return;
+	}
+	unlink("/etc/localtime");
+	if (symlink(path, "/etc/localtime"))
+		fprintf(stderr, "init: /etc/localtime: %s\n", strerror(errno));
 }
 
 /* The session's process: a new session whose terminal is tty. */
@@ -108,10 +243,15 @@ int main(void)
 	mount_or_warn("sysfs", "/sys", "sysfs", NULL);
 	mount_or_warn("devtmpfs", "/dev", "devtmpfs", NULL);
 	mount_or_warn("devpts", "/dev/pts", "devpts", "gid=5,mode=620,ptmxmode=666");
-	mount_or_warn("tmpfs", "/tmp", "tmpfs", "mode=1777");
-	mount_or_warn("tmpfs", "/run", "tmpfs", "mode=755");
+	mount_tmpfs("/tmp", "mode=1777");
+	mount_tmpfs("/run", "mode=755");
+	read_cmdline();
 	set_hostname();
-	setenv("HOME", "/root", 0);
+	set_time_zone();
+	/* The kernel starts init with HOME=/; the session is root's. */
+	setenv("HOME", "/root", 1);
+	setenv("USER", "root", 1);
+	setenv("LOGNAME", "root", 1);
 	setenv("PATH", "/sbin:/usr/sbin:/bin:/usr/bin", 1);
 	chdir("/root");
 
@@ -123,7 +263,7 @@ int main(void)
 	sigaddset(&wanted, SIGTERM);	/* reboot */
 	sigprocmask(SIG_BLOCK, &wanted, NULL);
 
-	if (has_kernel_option("linuxwasm.agent"))
+	if (kernel_option("linuxwasm.agent", NULL, 0))
 		session = start("/dev/hvc1", agent);
 	else
 		session = start("/dev/hvc0", shell);

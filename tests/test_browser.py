@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from linuxwasm import browser, kernel, server, site, system
+from linuxwasm.paths import SYSTEM
 
 pytestmark = pytest.mark.skipif(browser.available() is not None, reason=str(browser.available()))
 
@@ -101,13 +102,14 @@ def test_vi_and_less_draw_full_screen(page, url):
     page.goto(url)
     browser.wait_for_prompt(page)
     rows = page.evaluate("linuxwasm.terminal.rows")
+    lines = len((SYSTEM / "etc" / "profile").read_text().splitlines())
     page.keyboard.type("vi /etc/profile\n")
     page.wait_for_function("linuxwasm.terminal.buffer.active.type === 'alternate'"
-                           " && /profile 1\\/5/.test(linuxwasm.screenText())", timeout=10_000)
+                           f" && /profile 1\\/{lines}/.test(linuxwasm.screenText())", timeout=10_000)
     screen = browser.screen_lines(page)
     assert screen[0] == "# Read by login shells (the console's shell is one)."
-    assert screen[5:rows - 1] == ["~"] * (rows - 6)  # vi's empty lines, down to its status line
-    assert "/etc/profile 1/5" in screen[rows - 1]
+    assert screen[lines:rows - 1] == ["~"] * (rows - 1 - lines)  # vi's empty lines, down to its status line
+    assert f"/etc/profile 1/{lines}" in screen[rows - 1]
     page.keyboard.type(":q\n")
     browser.wait_for_prompt(page)
 
@@ -209,3 +211,27 @@ def test_no_shared_memory_is_explained(chromium, static_host):
         assert "cross-origin isolated" in problem.text_content()
     finally:
         context.close()
+
+
+def test_a_newcomer_is_greeted_and_told_where_to_read_more(page, url):
+    # Every status line the page shows while booting, as it shows it.
+    page.add_init_script("""
+        document.addEventListener('DOMContentLoaded', () => {
+          const line = document.getElementById('status');
+          window.statuses = [];
+          new MutationObserver(() => statuses.push(line.textContent))
+            .observe(line, { childList: true, characterData: true, subtree: true });
+        });""")
+    page.goto(url)
+    browser.wait_for_prompt(page)
+    screen = "\n".join(browser.screen_lines(page))
+    assert "running in this tab" in screen and "Type help for what to try" in screen
+    assert "reloading the page starts afresh" in screen
+    log_lines = {line.strip() for line in page.locator("#log").text_content().splitlines()}
+    booting = [s.removeprefix("booting: ") for s in page.evaluate("statuses") if s.startswith("booting: ")]
+    assert booting, "no boot progress shown"
+    assert [s for s in booting if s not in log_lines] == [], (booting, sorted(log_lines)[:40])  # whole lines, never fragments
+    assert "busybox --list" in "\n".join(browser.run_command(page, "help"))
+    guide = page.locator("a", has_text="guide").get_attribute("href")
+    response = page.request.get(url.rstrip("/") + "/" + guide.lstrip("/"))
+    assert response.ok and "a short guide" in response.text()

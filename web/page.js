@@ -10,6 +10,14 @@ import { becomeIsolated } from './isolate.js';
 /** Keep this much of the kernel log in the panel. */
 const LOG_LIMIT = 256 * 1024;
 
+/** What a newcomer reads first, above the shell (the guest's `help` says more). */
+const GREETING = [
+  '\x1b[1mlinuxwasm\x1b[0m: the Linux kernel compiled to WebAssembly, running in this tab.',
+  'Type \x1b[1mhelp\x1b[0m for what to try; copy and paste are Ctrl-Shift-C and Ctrl-Shift-V.',
+  'Files live in memory: reloading the page starts afresh.',
+  '',
+].join('\r\n') + '\r\n';
+
 const element = (id) => document.getElementById(id);
 const statusLine = element('status');
 const progress = element('progress');
@@ -98,10 +106,13 @@ async function download(manifest) {
 
 function appendLog(text) {
   const atBottom = logPanel.scrollTop + logPanel.clientHeight >= logPanel.scrollHeight - 4;
-  logPanel.textContent = (logPanel.textContent + text).slice(-LOG_LIMIT);
+  const log = (logPanel.textContent + text).slice(-LOG_LIMIT);
+  logPanel.textContent = log;
   if (atBottom) logPanel.scrollTop = logPanel.scrollHeight;
-  const lines = text.split('\n').filter((line) => line.trim());
-  if (!page.firstOutput && lines.length) setStatus(`booting: ${lines.at(-1)}`);
+  // The log arrives in chunks that end anywhere: show its last whole line.
+  const end = log.lastIndexOf('\n');
+  const line = end < 0 ? '' : log.slice(log.lastIndexOf('\n', end - 1) + 1, end).trim();
+  if (!page.firstOutput && line) setStatus(`booting: ${line}`);
 }
 
 function createTerminal() {
@@ -136,6 +147,7 @@ async function boot(files, cmdline) {
   const terminal = page.terminal;
   const logText = new TextDecoder();
   terminal.reset();
+  terminal.write(GREETING);
   logPanel.textContent = '';
   page.firstOutput = 0;
   page.exit = null;

@@ -10,6 +10,8 @@ from typing import BinaryIO
 # Guest-to-host kinds whose last word is a payload length.
 _WITH_PAYLOAD = {"out", "err", "data", "error"}
 MAX_HEADER = 256
+# The most a host-to-guest "in" message carries (IN_MAX in system/agent.c).
+INPUT_CHUNK = 65536
 
 
 class ProtocolError(Exception):

@@ -94,6 +94,21 @@ def _apply_settings(config: Path, settings: list[str]) -> None:
     config.write_text("\n".join(kept + list(wanted.values())) + "\n")
 
 
+def _check_settings(config: Path, settings: list[str]) -> None:
+    """Every setting asked for holds after oldconfig: Kconfig's select overrides
+    "is not set" without a word (dpkg selects FEATURE_SEAMLESS_GZ)."""
+    have = {}
+    for line in config.read_text().splitlines():
+        if match := _SETTING.match(line):
+            have[match[1] or match[2]] = line
+    for line in settings:
+        if (match := _SETTING.match(line)) and have.get(match[1] or match[2], "") != line:
+            symbol = match[1] or match[2]
+            now = have.get(symbol, f"# {symbol} is not set")
+            raise LinuxWasmError(f"{CONFIG}: '{line}' did not hold: oldconfig made it '{now}' "
+                                 "(another option selects it or it depends on one that is off)")
+
+
 def _applets(links: Path) -> set[str]:
     return {Path(line).name for line in links.read_text().split()}
 
@@ -115,9 +130,10 @@ def _configure(run: Callable[..., None], tree: Path) -> None:
     run("busybox.links", what="BusyBox applets of defconfig")
     default = _applets(tree / "busybox.links")
     disabled = disabled_applets()
-    _apply_settings(tree / ".config", CONFIG.read_text().splitlines()
-                    + [f"# {_applet_symbol(a)} is not set" for a in disabled])
+    settings = CONFIG.read_text().splitlines() + [f"# {_applet_symbol(a)} is not set" for a in disabled]
+    _apply_settings(tree / ".config", settings)
     run("oldconfig", what="BusyBox config")
+    _check_settings(tree / ".config", settings)
     (tree / "busybox.links").unlink(missing_ok=True)
     run("busybox.links", what="BusyBox applets")
     _check_disabled(default, _applets(tree / "busybox.links"), disabled)
@@ -130,6 +146,10 @@ def _prepare(recipe: recipes.Recipe, work: Path, report: commands.Report,
              make: list[str]) -> tuple[Path, Callable[..., None]]:
     """The source tree in work/src, and a function that runs make there."""
     tree, log = work / "src", work / "build.log"
+    # Debian's BusyBox source is a .tar.bz2; its configuration tools are
+    # built with the host's gcc.
+    for tool in ("bzip2", "gcc"):
+        toolchain.require(tool)
     work.mkdir(parents=True, exist_ok=True)
     log.write_text("")
     report(f"preparing {tree}")
@@ -165,8 +185,7 @@ def build(report: commands.Report = lambda line: None) -> Path:
     stamp = BUILD / ".busybox-artifact"
     if not stamp.exists() or stamp.read_text() != name or not BUSYBOX_WASM.exists():
         shutil.rmtree(TESTSUITE, ignore_errors=True)
-        with tarfile.open(artifact) as tar:
-            tar.extractall(BUILD, filter="data")
+        sources.unpack(artifact, BUILD)
         stamp.write_text(name)
     return BUSYBOX_WASM
 

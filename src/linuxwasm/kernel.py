@@ -122,8 +122,8 @@ def _prepare(recipe: recipes.Recipe, report: commands.Report) -> tuple[Path, Pat
 def build(report: commands.Report = lambda line: None) -> Path:
     """Build the kernel if any input changed; return build/vmlinux.wasm."""
     recipe = recipes.load("linux")
-    toolchain.require(toolchain.CLANG)
-    toolchain.require(toolchain.WASM_LD)
+    for tool in (toolchain.CLANG, toolchain.WASM_LD, "flex", "bison", "bc"):
+        toolchain.require(tool)
     artifact = artifacts.path(f"vmlinux-{_key(recipe)}.wasm")
     if not artifact.exists():
         tree, obj, log = _prepare(recipe, report)
@@ -149,6 +149,7 @@ def headers(report: commands.Report = lambda line: None) -> Path:
     key = artifacts.key(recipe, [Path(__file__), *(p for p in uapi if p.is_file())], overlay=False)
     artifact = artifacts.path(f"linux-headers-{key}.tar")
     if not artifact.exists():
+        toolchain.require("rsync")
         tree, obj, log = _prepare(recipe, report)
         install = obj / "usr-headers"
         shutil.rmtree(install, ignore_errors=True)

@@ -16,7 +16,9 @@ block, or close(), powers it off.
 from __future__ import annotations
 
 import collections
+import io
 import itertools
+import os
 import queue
 import subprocess
 import sys
@@ -26,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import BinaryIO
 
 from linuxwasm import agent, runner
 from linuxwasm.errors import LinuxWasmError
@@ -36,15 +39,29 @@ SHUTDOWN_TIMEOUT = 10.0
 AGENT_CMDLINE = "console=hvc0 linuxwasm.agent"
 
 Output = Callable[[bytes], None]
+# A command's stdin: bytes, text (UTF-8), or a binary file.
+Input = bytes | bytearray | str | BinaryIO | None
 
 
 @dataclass(frozen=True)
 class Result:
-    """What a command did: its exit status (128 + N if signal N ended it) and output."""
+    """What a command did: its exit status (128 + N if signal N ended it) and output.
+
+    stdout_bytes and stderr_bytes are the output as the command wrote it;
+    stdout and stderr the same as text (UTF-8, undecodable bytes replaced).
+    """
 
     exit_code: int
-    stdout: str
-    stderr: str
+    stdout_bytes: bytes
+    stderr_bytes: bytes
+
+    @property
+    def stdout(self) -> str:
+        return self.stdout_bytes.decode(errors="replace")
+
+    @property
+    def stderr(self) -> str:
+        return self.stderr_bytes.decode(errors="replace")
 
 
 class MachineError(LinuxWasmError):
@@ -63,22 +80,28 @@ class Machine:
     """A Linux system booted under Node; see the module's docstring."""
 
     def __init__(self, kernel: Path | None = None, initramfs: Path | None = None, *,
-                 memory_mib: int = 128, verbose: bool = False,
+                 memory_mib: int = 128, verbose: bool = False, cmdline: str = "",
                  boot_timeout: float = BOOT_TIMEOUT) -> None:
-        """Build what is missing (kernel, system image) unless given; boot on start()."""
+        """Build what is missing (kernel, system image) unless given; boot on start().
+
+        cmdline is added to the kernel command line the machine needs.
+        """
+        runner.check_memory(memory_mib)
         if kernel is None or initramfs is None:
             from linuxwasm import kernel as kernel_build, system
 
             kernel = kernel or kernel_build.build()
             initramfs = initramfs or system.build()
         self.options = runner.RunOptions(kernel=kernel, initramfs=initramfs,
-                                         cmdline=AGENT_CMDLINE, memory_mib=memory_mib)
+                                         cmdline=f"{AGENT_CMDLINE} {cmdline}".strip(),
+                                         memory_mib=memory_mib)
         self.verbose = verbose
         self.boot_timeout = boot_timeout
         self._process: subprocess.Popen[bytes] | None = None
         self._messages: queue.Queue[agent.Message | Exception | None] = queue.Queue()
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=20)
         self._ids = itertools.count(1)
+        self._sending = threading.Lock()
 
     # -- life cycle ---------------------------------------------------------
 
@@ -129,38 +152,54 @@ class Machine:
 
     # -- requests -----------------------------------------------------------
 
-    def run(self, command: str, timeout: float | None = None, *,
+    def run(self, command: str, timeout: float | None = None, *, input: Input = None,
             on_stdout: Output | None = None, on_stderr: Output | None = None) -> Result:
-        """Run command with the guest's /bin/sh -c; stdin is /dev/null.
+        """Run command with the guest's /bin/sh -c.
 
-        on_stdout and on_stderr, if given, get the output as it comes.
-        After timeout seconds the command's process group is killed and
-        CommandTimeout raised; the machine stays usable.
+        Its stdin is input (bytes, text, or a binary file read to its end
+        as the command goes), /dev/null without. on_stdout and on_stderr,
+        if given, get the output as it comes; if one raises, the command
+        is killed and the exception goes on. After timeout seconds the
+        command's process group is killed and CommandTimeout raised; the
+        machine stays usable.
         """
         payload = command.encode()
-        id_ = self._send("run", len(payload), payload=payload)
+        id_ = next(self._ids)
+        feeder = None
+        if input is not None:
+            feeder = _Feeder(self, id_, io.BytesIO(input.encode() if isinstance(input, str) else input)
+                             if isinstance(input, (bytes, bytearray, str)) else input)
+        self._send("run", len(payload), *([1] if feeder else []), payload=payload, id_=id_)
+        if feeder:
+            feeder.start()
         out, err = bytearray(), bytearray()
         deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            try:
-                message = self._next(remaining, f"command {command!r}")
-            except _Timeout:
-                self._send("kill", 9, id_=id_)
-                self._finish_killed(id_, out, err)
-                raise CommandTimeout(command, timeout or 0, _result(137, out, err)) from None
-            if message.kind == "out":
-                out += message.payload
-                if on_stdout:
-                    on_stdout(message.payload)
-            elif message.kind == "err":
-                err += message.payload
-                if on_stderr:
-                    on_stderr(message.payload)
-            elif message.kind == "exit":
-                return _result(message.word, out, err)
-            else:
-                self._unexpected(message, "run")
+        try:
+            while True:
+                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+                try:
+                    message = self._next(remaining, f"command {command!r}")
+                except _Timeout:
+                    self._kill(id_, out, err)
+                    raise CommandTimeout(command, timeout or 0, _result(137, out, err)) from None
+                if message.kind in ("out", "err"):
+                    (out if message.kind == "out" else err).extend(message.payload)
+                    callback = on_stdout if message.kind == "out" else on_stderr
+                    if callback:
+                        try:
+                            callback(message.payload)
+                        except BaseException:
+                            self._kill(id_, out, err)
+                            raise
+                elif message.kind == "ack" and feeder:
+                    feeder.credit.release()
+                elif message.kind == "exit":
+                    return _result(message.word, out, err)
+                else:
+                    self._unexpected(message, "run")
+        finally:
+            if feeder:
+                feeder.stop()
 
     def write_file(self, path: str, data: bytes | str, mode: int = 0o644) -> None:
         """Create or replace a guest file (its folder must exist)."""
@@ -171,6 +210,10 @@ class Machine:
         message = self._next(None, f"writing {path}")
         if message.kind != "done":
             self._unexpected(message, "put")
+
+    def read_text(self, path: str) -> str:
+        """The contents of a regular guest file as text (UTF-8, undecodable bytes replaced)."""
+        return self.read_file(path).decode(errors="replace")
 
     def read_file(self, path: str) -> bytes:
         """The contents of a regular guest file."""
@@ -194,9 +237,10 @@ class Machine:
         id_ = next(self._ids) if id_ is None else id_
         try:
             assert process.stdin is not None
-            process.stdin.write(agent.encode(kind, id_, *words, payload=payload))
-            process.stdin.flush()
-        except OSError:
+            with self._sending:  # a command's input goes from a thread of its own
+                process.stdin.write(agent.encode(kind, id_, *words, payload=payload))
+                process.stdin.flush()
+        except (OSError, ValueError):  # ValueError: the pipe was closed
             raise MachineError(f"the machine stopped: {self._why_stopped()}") from None
         return id_
 
@@ -228,8 +272,9 @@ class Machine:
         status = process.returncode if process else "?"
         return f"exit status {status}" + (f" ({self._stderr_tail[-1]})" if self._stderr_tail else "")
 
-    def _finish_killed(self, id_: int, out: bytearray, err: bytearray) -> None:
-        """After a kill: the rest of the command's output, and its exit."""
+    def _kill(self, id_: int, out: bytearray, err: bytearray) -> None:
+        """Kill the running command's process group; the rest of its output goes to out and err."""
+        self._send("kill", 9, id_=id_)
         while True:
             message = self._next(SHUTDOWN_TIMEOUT, "kill")
             if message.kind == "out":
@@ -269,5 +314,43 @@ class _Timeout(Exception):
     pass
 
 
+class _Feeder(threading.Thread):
+    """Sends a command's input, one agent.INPUT_CHUNK at a time, each after the agent's ack."""
+
+    def __init__(self, machine: Machine, id_: int, source: BinaryIO) -> None:
+        super().__init__(daemon=True)
+        self.machine, self.id_, self.source = machine, id_, source
+        self.credit = threading.Semaphore(1)
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while True:
+                try:
+                    chunk = _read_some(self.source, agent.INPUT_CHUNK)
+                except (OSError, ValueError):
+                    chunk = b""  # a source that cannot be read ends the input
+                self.credit.acquire()
+                if self.stopped.is_set():
+                    return
+                self.machine._send("in", len(chunk), payload=chunk, id_=self.id_)
+                if not chunk:
+                    return
+        except LinuxWasmError:
+            pass  # the machine is gone, and the command with it
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.credit.release()
+
+
+def _read_some(source: BinaryIO, size: int) -> bytes:
+    """What source has now, up to size bytes, waiting only for the first (b"" at its end)."""
+    try:
+        return os.read(source.fileno(), size)
+    except (AttributeError, io.UnsupportedOperation):
+        return source.read(size)
+
+
 def _result(code: int, out: bytearray, err: bytearray) -> Result:
-    return Result(code, out.decode(errors="replace"), err.decode(errors="replace"))
+    return Result(code, bytes(out), bytes(err))

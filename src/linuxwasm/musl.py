@@ -118,7 +118,6 @@ def build(report: commands.Report = lambda line: None) -> Path:
     if not SYSROOT_STAMP.exists() or SYSROOT_STAMP.read_text() != wanted:
         shutil.rmtree(SYSROOT, ignore_errors=True)
         for tarball in (artifact, kernel_headers):
-            with tarfile.open(tarball) as tar:
-                tar.extractall(SYSROOT, filter="data")
+            sources.unpack(tarball, SYSROOT)
         SYSROOT_STAMP.write_text(wanted)
     return _install_wrapper()

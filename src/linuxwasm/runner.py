@@ -26,8 +26,21 @@ class RunOptions:
     coroutines: bool = True  # all tasks on one host thread where Node has JSPI; else a host thread each
 
 
+# Memory a machine may have, in MiB: less does not boot the system image;
+# the kernel is linked for at most 1 GiB (kernel.MAX_MEMORY).
+MIN_MEMORY_MIB, MAX_MEMORY_MIB = 32, 1024
+
+
+def check_memory(memory_mib: int) -> None:
+    if not MIN_MEMORY_MIB <= memory_mib <= MAX_MEMORY_MIB:
+        raise LinuxWasmError(f"memory {memory_mib} MiB: must be {MIN_MEMORY_MIB} to {MAX_MEMORY_MIB} MiB")
+
+
 def check_inputs(options: RunOptions) -> None:
     """Fail with one line naming the file if an input cannot be used."""
+    check_memory(options.memory_mib)
+    if options.timeout < 0:
+        raise LinuxWasmError(f"timeout {options.timeout:g} s: must not be negative")
     module = read_module(options.kernel)  # names the file on any format error
     for name in ("boot", "task_entry"):
         module.export(name)
@@ -73,6 +86,19 @@ def node_command(options: RunOptions) -> list[str]:
 
 
 def run(options: RunOptions) -> int:
-    """Boot with the terminal as the console; return the machine's exit status."""
+    """Boot with the terminal as the console; return the machine's exit status.
+
+    If this process is stopped (Ctrl-C to it, SIGTERM), the machine is too:
+    asked first, so that it gives the terminal back as it found it.
+    """
     check_inputs(options)
-    return subprocess.run(node_command(options)).returncode
+    with subprocess.Popen(node_command(options)) as machine:
+        try:
+            return machine.wait()
+        except BaseException:
+            machine.terminate()
+            try:
+                machine.wait(5)
+            except subprocess.TimeoutExpired:
+                machine.kill()
+            raise

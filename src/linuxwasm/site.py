@@ -16,9 +16,9 @@ import json
 import shutil
 from pathlib import Path
 
-from linuxwasm import commands
+from linuxwasm import commands, sources
 from linuxwasm.errors import LinuxWasmError
-from linuxwasm.paths import BUILD, RUNTIME, WEB
+from linuxwasm.paths import BUILD, RUNTIME, SYSTEM, WEB
 
 MANIFEST = "site.json"
 
@@ -46,23 +46,26 @@ NPM_DIR = BUILD / "npm"
 
 
 def npm_packages(report: commands.Report = lambda line: None) -> Path:
-    """node_modules as web/package-lock.json pins it, installed once per lockfile."""
-    manifests = [WEB / "package.json", WEB / "package-lock.json"]
-    digest = hashlib.sha256(b"".join(path.read_bytes() for path in manifests)).hexdigest()
+    """node_modules as web/package-lock.json pins it, made once per lockfile.
+
+    What `npm ci --ignore-scripts` would make, without npm: each package's
+    tarball from the registry, checked against the lockfile's integrity
+    hash, unpacked in its place.
+    """
+    lockfile = WEB / "package-lock.json"
+    digest = hashlib.sha256(lockfile.read_bytes()).hexdigest()
     stamp = NPM_DIR / ".installed"
     modules = NPM_DIR / "node_modules"
     if stamp.is_file() and stamp.read_text() == digest:
         return modules
-    npm = shutil.which("npm")
-    if npm is None:
-        raise LinuxWasmError("npm not found: the page's terminal (xterm.js) comes from npm; install Node.js 20 with npm")
     shutil.rmtree(NPM_DIR, ignore_errors=True)
-    NPM_DIR.mkdir(parents=True)
-    for path in manifests:
-        shutil.copy(path, NPM_DIR / path.name)
-    # npm ci checks every package against the lockfile's integrity hash.
-    commands.run([npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"], what="npm ci (web/)",
-                 log=NPM_DIR / "npm.log", report=report, cwd=NPM_DIR)
+    for where, package in json.loads(lockfile.read_text())["packages"].items():
+        if not where:
+            continue  # the page itself
+        name = where.split("node_modules/")[-1]
+        report(f"{name} {package['version']}")
+        tarball = sources.fetch_npm(name, package["version"], package["integrity"])
+        sources.unpack(tarball, NPM_DIR / where, strip=1)
     stamp.write_text(digest)
     return modules
 
@@ -75,6 +78,7 @@ def export(target: Path, kernel: Path, initramfs: Path, report: commands.Report 
         raise LinuxWasmError(f"{target}: folder is not empty and holds no {MANIFEST}; not writing into it")
     modules = npm_packages(report)
     assets = {name: WEB / name for name in PAGE_FILES}
+    assets["guide.txt"] = SYSTEM / "share" / "guide.txt"  # the guest's guide, linked from the page
     assets |= {f"runtime/{path.name}": path for path in sorted(RUNTIME.glob("*.js"))}
     assets |= {f"runtime/browser/{path.name}": path for path in sorted((RUNTIME / "browser").glob("*.js"))}
     assets |= {f"vendor/{name}": modules / source for name, source in VENDOR_FILES.items()}

@@ -6,6 +6,7 @@ extract the tarball from the Debian package (verified too), unpack it into
 a tree with a stamp, apply the recipe's patches in order.
 """
 
+import base64
 import hashlib
 import http.client
 import lzma
@@ -15,19 +16,30 @@ import tarfile
 import urllib.request
 from pathlib import Path
 
+from linuxwasm import commands
 from linuxwasm.errors import LinuxWasmError
 from linuxwasm.paths import CACHE
 from linuxwasm.recipes import Recipe
 
 DOWNLOADS = CACHE / "downloads"
+NPM_REGISTRY = "https://registry.npmjs.org"
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
+def _digest(path: Path, algorithm: str) -> "hashlib._Hash":
+    digest = hashlib.new(algorithm)
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
-    return digest.hexdigest()
+    return digest
+
+
+def sha256_file(path: Path) -> str:
+    return _digest(path, "sha256").hexdigest()
+
+
+def integrity_of(path: Path) -> str:
+    """The file's hash in the form npm's lockfiles pin packages by (Subresource Integrity)."""
+    return "sha512-" + base64.b64encode(_digest(path, "sha512").digest()).decode()
 
 
 def _verify(path: Path, expected: str) -> None:
@@ -46,7 +58,33 @@ def fetch(url: str, sha256: str, downloads: Path | None = None) -> Path:
     path = downloads / url.rsplit("/", 1)[-1]
     if path.exists() and sha256_file(path) == sha256:
         return path
-    downloads.mkdir(parents=True, exist_ok=True)
+    _download(url, path)
+    _verify(path, sha256)
+    return path
+
+
+def fetch_npm(name: str, version: str, integrity: str, downloads: Path | None = None) -> Path:
+    """The cached, verified tarball of an npm package, as a lockfile pins it.
+
+    Straight from the npm registry, with no npm: Debian 12's nodejs has
+    none, and the lockfile's integrity hash is the whole check npm makes.
+    """
+    downloads = DOWNLOADS if downloads is None else downloads
+    base = name.rsplit("/", 1)[-1]
+    url = f"{NPM_REGISTRY}/{name}/-/{base}-{version}.tgz"
+    path = downloads / f"npm-{name.replace('/', '-').lstrip('@')}-{version}.tgz"
+    if path.exists() and integrity_of(path) == integrity:
+        return path
+    _download(url, path)
+    if (actual := integrity_of(path)) != integrity:
+        path.unlink()
+        raise LinuxWasmError(f"{path.name}: integrity mismatch (expected {integrity}, got {actual}); "
+                             "the file was deleted, run the build again to download it anew")
+    return path
+
+
+def _download(url: str, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(path.suffix + ".part")
     try:
         with urllib.request.urlopen(url, timeout=60) as response, partial.open("wb") as out:
@@ -55,11 +93,22 @@ def fetch(url: str, sha256: str, downloads: Path | None = None) -> Path:
         partial.unlink(missing_ok=True)
         raise LinuxWasmError(f"cannot download {url}: {e}") from None
     partial.replace(path)
-    _verify(path, sha256)
-    return path
 
 
-def _deb_data_member(deb: Path) -> tuple[int, int, str]:
+def unpack(tarball: Path, destination: Path, strip: int = 0) -> None:
+    """Unpack a verified tarball into destination, without its first strip folders.
+
+    GNU tar, as for the sources: Python's tarfile has no extraction filter
+    before 3.11.4 (Debian 12 has 3.11.2). GNU tar keeps members inside
+    destination (it drops leading '/' and refuses '..') and, with
+    --no-same-owner, gives them our owner.
+    """
+    destination.mkdir(parents=True, exist_ok=True)
+    _run(["tar", "-xf", str(tarball), "-C", str(destination), "--no-same-owner",
+          f"--strip-components={strip}"], f"unpack {tarball.name}")
+
+
+def deb_data_member(deb: Path) -> tuple[int, int, str]:
     """Offset, size and name of data.tar.* inside a .deb (an ar archive)."""
     with deb.open("rb") as f:
         if f.read(8) != b"!<arch>\n":
@@ -83,7 +132,7 @@ def extract_from_deb(deb: Path, member: str, sha256: str) -> Path:
     out = deb.parent / Path(member).name
     if out.exists() and sha256_file(out) == sha256:
         return out
-    offset, size, name = _deb_data_member(deb)
+    offset, size, name = deb_data_member(deb)
     if not name.endswith(".xz"):
         raise LinuxWasmError(f"{deb}: unsupported data member {name}")
     with deb.open("rb") as f:
@@ -197,7 +246,7 @@ def sync_overlay(overlay: Path, folders: tuple[str, ...], tree: Path,
 
 
 def _run(cmd: list[str], what: str) -> None:
-    result = subprocess.run(cmd, capture_output=True, text=True)
+    result = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
     if result.returncode:
-        detail = (result.stderr or result.stdout).strip().splitlines()
-        raise LinuxWasmError(f"{what} failed: {detail[-1] if detail else 'exit ' + str(result.returncode)}")
+        detail = commands.cause((result.stderr or result.stdout).splitlines())
+        raise LinuxWasmError(f"{what} failed: {detail or 'exit status ' + str(result.returncode)}")

@@ -3,7 +3,7 @@
 import subprocess
 from pathlib import Path
 
-from linuxwasm import busybox, commands, guest, nodejs
+from linuxwasm import busybox, commands, guest, nodejs, zoneinfo
 from linuxwasm.errors import LinuxWasmError
 from linuxwasm.initramfs import Initramfs
 from linuxwasm.paths import BUILD, INITRAMFS, RUNTIME, SYSTEM
@@ -12,8 +12,18 @@ DIRECTORIES = {
     "/bin": 0o755, "/sbin": 0o755, "/usr/bin": 0o755, "/usr/sbin": 0o755,
     "/dev": 0o755, "/proc": 0o555, "/sys": 0o555, "/run": 0o755, "/tmp": 0o1777,
     "/root": 0o700, "/home": 0o755, "/mnt": 0o755, "/var": 0o755, "/etc": 0o755,
+    "/var/log": 0o755, "/var/spool/cron/crontabs": 0o755,
 }
 
+
+# Files of /etc that only root may read.
+PRIVATE_ETC = {"shadow"}
+# What `help` prints (a function of /etc/profile) and the guide it points to,
+# which the page links to as well (site.py).
+DOCUMENTS = {
+    "/usr/share/linuxwasm/help": SYSTEM / "share" / "help",
+    "/usr/share/doc/linuxwasm/guide.txt": SYSTEM / "share" / "guide.txt",
+}
 
 PREEMPT_TOOL = RUNTIME / "node" / "preempt.js"
 
@@ -50,13 +60,19 @@ def image(report: commands.Report = lambda line: None) -> Initramfs:
     # The kernel opens it for init before devtmpfs is mounted over /dev.
     files.add_char_device("/dev/console", 5, 1)
     for path, program in programs(report).items():
-        files.add_file_from(path, program, mode=0o755)
+        # BusyBox is setuid root, as su and passwd need; it drops the
+        # privilege for every other applet (FEATURE_SUID).
+        files.add_file_from(path, program, mode=0o4755 if path == "/bin/busybox" else 0o755)
     for link in busybox.BUSYBOX_LINKS.read_text().split():
         if link != "/bin/busybox":
             files.add_symlink(link, "/bin/busybox")
     for path in sorted((SYSTEM / "etc").rglob("*")):
         if path.is_file():
-            files.add_file_from("/etc/" + path.relative_to(SYSTEM / "etc").as_posix(), path, mode=0o644)
+            name = path.relative_to(SYSTEM / "etc").as_posix()
+            files.add_file_from(f"/etc/{name}", path, mode=0o600 if name in PRIVATE_ETC else 0o644)
+    for path, source in DOCUMENTS.items():
+        files.add_file_from(path, source, mode=0o644)
+    zoneinfo.add_to(files)
     return files
 
 

@@ -14,11 +14,16 @@ LLVM_AR = "llvm-ar-19"
 LLVM_RANLIB = "llvm-ranlib-19"
 
 
+# The Debian package of each host tool a build stage runs (the Makefile's
+# APT_PACKAGES installs them all).
+PACKAGE_OF = {CLANG: "clang-19", WASM_LD: "lld-19", LLVM_AR: "llvm-19", LLVM_RANLIB: "llvm-19"}
+
+
 def require(tool: str) -> str:
     """Full path of tool, or a one-line error saying how to get it."""
     path = shutil.which(tool)
     if path is None:
-        raise LinuxWasmError(f"{tool} not found: run 'make deps' (Debian packages clang-19 lld-19 llvm-19)")
+        raise LinuxWasmError(f"{tool} not found: run 'make deps' (Debian package {PACKAGE_OF.get(tool, tool)})")
     return path
 
 

@@ -53,12 +53,15 @@ static int create_wasm_tables(struct linux_binprm *bprm, unsigned long *sp_locat
 	if (put_user(bprm->argc, table++))
 		return -EFAULT;
 	current->mm->arg_start = strings;
-	for (i = 0; i < bprm->argc + bprm->envc; i++) {
+	/* argv[], its NULL, envp[], its NULL: each NULL even when its array is empty. */
+	for (i = 0; i <= bprm->argc + bprm->envc; i++) {
 		if (i == bprm->argc) {
 			if (put_user(0, table++))
 				return -EFAULT;
 			current->mm->arg_end = current->mm->env_start = (unsigned long)p;
 		}
+		if (i == bprm->argc + bprm->envc)
+			break;
 		if (put_user((unsigned long)p, table++))
 			return -EFAULT;
 		len = strnlen_user(p, MAX_ARG_STRLEN);
@@ -66,8 +69,6 @@ static int create_wasm_tables(struct linux_binprm *bprm, unsigned long *sp_locat
 			return -EINVAL;
 		p += len;
 	}
-	if (bprm->envc == 0)
-		current->mm->arg_end = current->mm->env_start = (unsigned long)p;
 	current->mm->env_end = (unsigned long)p;
 	wasm_keep_args(current->mm);
 	if (put_user(0, table++))

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Time from the host: its monotonic clock in nanoseconds as the
- * clocksource and sched_clock, and a one-shot timer that raises IRQ_TIMER.
+ * clocksource and sched_clock, a one-shot timer that raises IRQ_TIMER, and
+ * its wall clock, which sets the guest's at boot and keeps it in step.
  */
 #include <linux/clockchips.h>
 #include <linux/delay.h>
@@ -10,6 +11,8 @@
 #include <linux/interrupt.h>
 #include <linux/irq.h>
 #include <linux/sched/clock.h>
+#include <linux/timekeeping.h>
+#include <linux/workqueue.h>
 #include <asm/host.h>
 
 static u64 wasm_clock_read(struct clocksource *cs)
@@ -76,6 +79,64 @@ void __const_udelay(unsigned long xloops)
 {
 	__delay(((u64)xloops * NSEC_PER_SEC) >> 32);
 }
+
+static struct timespec64 wasm_realtime(void)
+{
+	s64 ms = (s64)wasm_host_realtime_ms();
+
+	return ns_to_timespec64(ms * NSEC_PER_MSEC);
+}
+
+/* The wall clock at boot, for timekeeping_init(). */
+void read_persistent_clock64(struct timespec64 *ts)
+{
+	*ts = wasm_realtime();
+}
+
+/*
+ * The host's wall clock moves against its monotonic clock when the host
+ * steps its time (NTP) or sleeps (a laptop's suspend, a browser's frozen
+ * tab), and so the guest's clock, which runs on the monotonic one, falls
+ * behind. Every few seconds of activity compare the two offsets and move
+ * the guest's clock by what the host's moved: a time set in the guest
+ * (date -s) stays as set. The work is deferrable: it never wakes an idle
+ * machine, and runs at the first wakeup after a sleep.
+ */
+#define RESYNC_PERIOD	(10 * HZ)
+#define RESYNC_SLACK_NS	(100 * NSEC_PER_MSEC)
+
+static s64 host_offset_ns;	/* host wall clock minus host monotonic */
+static void wasm_resync(struct work_struct *work);
+static DECLARE_DEFERRABLE_WORK(wasm_resync_work, wasm_resync);
+
+static s64 wasm_host_offset_ns(void)
+{
+	return (s64)wasm_host_realtime_ms() * NSEC_PER_MSEC - (s64)wasm_host_clock_ns();
+}
+
+static void wasm_resync(struct work_struct *work)
+{
+	s64 offset = wasm_host_offset_ns();
+	s64 moved = offset - host_offset_ns;
+
+	if (moved > RESYNC_SLACK_NS || moved < -RESYNC_SLACK_NS) {
+		struct timespec64 now;
+
+		ktime_get_real_ts64(&now);
+		now = timespec64_add(now, ns_to_timespec64(moved));
+		if (!do_settimeofday64(&now))
+			host_offset_ns = offset;
+	}
+	queue_delayed_work(system_power_efficient_wq, &wasm_resync_work, RESYNC_PERIOD);
+}
+
+static int __init wasm_resync_init(void)
+{
+	host_offset_ns = wasm_host_offset_ns();
+	queue_delayed_work(system_power_efficient_wq, &wasm_resync_work, RESYNC_PERIOD);
+	return 0;
+}
+late_initcall(wasm_resync_init);
 
 void __init time_init(void)
 {

@@ -8,7 +8,9 @@
  * work as programs expect, and the kernel knows what each process uses.
  *
  * There is no protection: mprotect() succeeds without effect, and a
- * MAP_SHARED file mapping cannot be shared with the file.
+ * MAP_SHARED file mapping cannot be shared with the file. A read-only one
+ * is a copy, as a private one is: nothing can write through it, and what
+ * maps files that way (musl's time zones and locales) reads them once.
  */
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -25,6 +27,8 @@ struct wasm_region {
 	unsigned long		start, end;
 };
 
+static void wasm_account(struct mm_struct *mm);
+
 int init_new_context(struct task_struct *tsk, struct mm_struct *mm)
 {
 	INIT_LIST_HEAD(&mm->context.regions);
@@ -38,6 +42,9 @@ int init_new_context(struct task_struct *tsk, struct mm_struct *mm)
 void destroy_context(struct mm_struct *mm)
 {
 	struct wasm_region *region, *next;
+
+	/* check_mm(), right after this, wants the counters back at zero. */
+	atomic_long_set(&mm->rss_stat.count[MM_ANONPAGES], 0);
 
 	list_for_each_entry_safe(region, next, &mm->context.regions, node)
 		kfree(region);
@@ -55,6 +62,30 @@ void wasm_user_memory_init(struct mm_struct *mm)
 	mm->context.end_brk = wasm_host_user_max();
 	if (wasm_host_user_recycled())
 		mm->context.used_low = mm->start_brk;
+	wasm_account(mm);
+}
+
+/*
+ * What the process has mapped, for /proc/PID/stat, statm and status (ps,
+ * top): its initial memory (data and C stack) with brk above it, below
+ * mm->brk, and its mappings. There are no VMAs for NOMMU's task_vsize()
+ * to add up, so this keeps mm->total_vm, as an MMU kernel does; all of it
+ * is also counted resident (MM_ANONPAGES), since Wasm memory is all there.
+ * Called with the mmap lock held for writing (or on a new mm at exec).
+ */
+static void wasm_account(struct mm_struct *mm)
+{
+	struct wasm_region *region;
+	unsigned long pages = PAGE_ALIGN(mm->brk) >> PAGE_SHIFT;
+
+	list_for_each_entry(region, &mm->context.regions, node)
+		pages += (region->end - region->start) >> PAGE_SHIFT;
+	/*
+	 * Set, not added (add_mm_counter() calls a tracepoint of MMU code).
+	 * Only the mm's owner changes its layout, under the mmap lock.
+	 */
+	atomic_long_set(&mm->rss_stat.count[MM_ANONPAGES], pages);
+	WRITE_ONCE(mm->total_vm, pages);
 }
 
 /* Make addresses below end usable; the new part reads as zeros. */
@@ -89,6 +120,7 @@ SYSCALL_DEFINE1(wasm_brk, unsigned long, brk)
 			goto out;
 	}
 	mm->brk = brk;
+	wasm_account(mm);
 out:
 	brk = mm->brk;
 	mmap_write_unlock(mm);
@@ -190,7 +222,7 @@ SYSCALL_DEFINE6(mmap2, unsigned long, addr, unsigned long, len,
 		return -EINVAL;	/* nothing may be mapped over */
 	len = PAGE_ALIGN(len);
 	if (!(flags & MAP_ANONYMOUS)) {
-		if ((flags & MAP_TYPE) != MAP_PRIVATE)
+		if ((flags & MAP_TYPE) != MAP_PRIVATE && (prot & PROT_WRITE))
 			return -ENODEV;	/* no way to share memory with a file */
 		file = fget(fd);
 		if (!file)
@@ -217,6 +249,7 @@ SYSCALL_DEFINE6(mmap2, unsigned long, addr, unsigned long, len,
 	} else {
 		ret = start;
 	}
+	wasm_account(mm);
 	mmap_write_unlock(mm);
 out:
 	if (file)
@@ -260,6 +293,7 @@ SYSCALL_DEFINE2(wasm_munmap, unsigned long, addr, size_t, len)
 	if (mmap_write_lock_killable(mm))
 		return -EINTR;
 	wasm_unmap(mm, addr, addr + PAGE_ALIGN(len));
+	wasm_account(mm);
 	mmap_write_unlock(mm);
 	return 0;
 }

@@ -46,6 +46,8 @@ unsigned int wasm_host_console_size(unsigned int vtermno) __host_import(console_
  * delay given to timer_set() has passed.
  */
 double wasm_host_clock_ns(void) __host_import(clock_ns);
+/* The host's wall clock: milliseconds since the epoch, as a double. */
+double wasm_host_realtime_ms(void) __host_import(realtime_ms);
 void wasm_host_timer_set(double delay_ns) __host_import(timer_set);
 
 /*
