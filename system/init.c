@@ -22,8 +22,11 @@
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <utmp.h>
+#include <utmpx.h>
 
 #include "session.h"
 
@@ -203,6 +206,24 @@ static void set_time_zone(void)
 		fprintf(stderr, "init: /etc/localtime: %s\n", strerror(errno));
 }
 
+/* A login record in utmp (who, users) and wtmp (last), as getty and login keep them. */
+static void record(short type, const char *line, const char *user, pid_t pid)
+{
+	struct utmpx entry = { .ut_type = type, .ut_pid = pid };
+	struct timeval now;
+
+	gettimeofday(&now, NULL);
+	entry.ut_tv.tv_sec = now.tv_sec;
+	entry.ut_tv.tv_usec = now.tv_usec;
+	strncpy(entry.ut_line, line, sizeof(entry.ut_line));
+	strncpy(entry.ut_id, line + (strlen(line) > 4 ? strlen(line) - 4 : 0), sizeof(entry.ut_id));
+	strncpy(entry.ut_user, user, sizeof(entry.ut_user));
+	setutxent();
+	pututxline(&entry);
+	endutxent();
+	updwtmpx(_PATH_WTMP, &entry);
+}
+
 /* The session's process: a new session whose terminal is tty. */
 static pid_t start(const char *tty, char *const argv[])
 {
@@ -263,10 +284,15 @@ int main(void)
 	sigaddset(&wanted, SIGTERM);	/* reboot */
 	sigprocmask(SIG_BLOCK, &wanted, NULL);
 
-	if (kernel_option("linuxwasm.agent", NULL, 0))
+	close(open(_PATH_WTMP, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+	record(BOOT_TIME, "~", "reboot", 0);
+	if (kernel_option("linuxwasm.agent", NULL, 0)) {
 		session = start("/dev/hvc1", agent);
-	else
+	} else {
 		session = start("/dev/hvc0", shell);
+		if (session > 0)
+			record(USER_PROCESS, "hvc0", "root", session);
+	}
 	if (session < 0)
 		stop(RB_POWER_OFF);
 

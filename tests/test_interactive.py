@@ -103,3 +103,12 @@ def test_ctrl_z_stops_the_job_and_jobs_bg_fg_work(shell):
     assert "status=130" in after and "sleep" not in after.split("status=130")[1]  # no job left
     shell.type(b"exit\r")
     assert shell.exit_status() == 0
+
+
+def test_the_console_login_is_recorded(shell):
+    shell.read_until(PROMPT)
+    shell.type(b"echo who=$(who | grep -c 'root.*hvc0') last=$(last | grep -c '^reboot') $(users)\r")
+    shell.read_until("who=1 last=1 root\r")
+    shell.read_until(PROMPT)
+    shell.type(b"exit\r")
+    assert shell.exit_status() == 0

@@ -5,7 +5,6 @@ bug it keeps fixed.
 """
 
 import hashlib
-import lzma
 import re
 import time
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from linuxwasm import Machine, system
+from tests.test_sources import tar_xz
 
 
 @pytest.fixture(scope="module")
@@ -55,24 +55,11 @@ def test_tar_with_every_compression(machine: Machine) -> None:
         assert ok(machine, f"cd /tmp/t && tar t{flag}f {archive}") == "src/\nsrc/numbers\n"
         ok(machine, f"cd /tmp/t && rm -rf out && mkdir out && tar x{flag}f {archive} -C out && "
                     "cmp out/src/numbers src/numbers")
-    machine.write_file("/tmp/t/a.txz", _tar_xz({"hello.txt": b"hello from xz\n"}))
+    machine.write_file("/tmp/t/a.txz", tar_xz({"hello.txt": b"hello from xz\n"}))
     assert ok(machine, "cd /tmp/t && tar tJf a.txz && tar xJf a.txz -O hello.txt") == \
         "hello.txt\nhello from xz\n"
     assert ok(machine, "cd /tmp/t && tar tf a.tgz && gzip -c src/numbers | zcat | tail -1") == \
         "src/\nsrc/numbers\n1000\n"
-
-
-def _tar_xz(files: dict[str, bytes]) -> bytes:
-    import io
-    import tarfile
-
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return lzma.compress(raw.getvalue())
 
 
 def test_tac_reads_a_pipe(machine: Machine) -> None:

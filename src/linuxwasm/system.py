@@ -59,6 +59,7 @@ def image(report: commands.Report = lambda line: None) -> Initramfs:
         files.add_dir(path, mode)
     # The kernel opens it for init before devtmpfs is mounted over /dev.
     files.add_char_device("/dev/console", 5, 1)
+    files.add_symlink("/var/run", "/run")
     for path, program in programs(report).items():
         # BusyBox is setuid root, as su and passwd need; it drops the
         # privilege for every other applet (FEATURE_SUID).
