@@ -21,6 +21,7 @@ import { WASM_PAGE } from './user-abi.js';
  * @property {(onMessage: (message: object) => void, onError: (error: Error) => void) => HostThread} createThread
  * @property {boolean} coroutines  whether its threads can switch Wasm stacks (stack-switching.js)
  * @property {() => void} [collectGarbage]  run the main thread's garbage collector, if the platform can
+ * @property {string} [timeZone]  the host's time zone by its tz database name ("Europe/Paris"), if known
  */
 
 /*
@@ -61,12 +62,10 @@ const TERMINALS = [
 /**
  * The command line with the host's time zone added for the guest's init
  * (system/init.c makes /etc/localtime of it), unless it names one already.
- * Node and browsers both know the zone by its tz database name.
- * @param {string} cmdline
+ * @param {string} cmdline @param {string} [zone]
  */
-export function withHostZone(cmdline) {
+export function withHostZone(cmdline, zone) {
   if (/(^| )linuxwasm\.tz=/.test(cmdline)) return cmdline;
-  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   return zone && /^[A-Za-z0-9_+\-/]+$/.test(zone) ? `${cmdline} linuxwasm.tz=${zone}` : cmdline;
 }
 
@@ -129,7 +128,7 @@ export class Machine {
     /** What every task thread gets once (task.js, MachineShared). */
     this.shared = {
       module, memory: this.memory, coroutines: this.platform.coroutines, epoch: this.epoch,
-      cmdline: withHostZone(this.options.cmdline), inputs: this.inputs, windowSize: this.windowSize,
+      cmdline: withHostZone(this.options.cmdline, this.platform.timeZone), inputs: this.inputs, windowSize: this.windowSize,
     };
 
     return new Promise((resolve) => {

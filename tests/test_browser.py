@@ -235,3 +235,15 @@ def test_a_newcomer_is_greeted_and_told_where_to_read_more(page, url):
     guide = page.locator("a", has_text="guide").get_attribute("href")
     response = page.request.get(url.rstrip("/") + "/" + guide.lstrip("/"))
     assert response.ok and "a short guide" in response.text()
+
+
+def test_the_guest_has_the_browsers_clock_and_time_zone(chromium, url):
+    context = chromium.new_context(viewport={"width": 1000, "height": 600}, timezone_id="Asia/Tokyo")
+    try:
+        page = context.new_page()
+        page.goto(url)
+        browser.wait_for_prompt(page)
+        zone, seconds = browser.run_command(page, "date +%Z; date +%s")
+        assert zone == "JST" and abs(int(seconds) - time.time()) < 30
+    finally:
+        context.close()

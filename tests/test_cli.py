@@ -213,3 +213,16 @@ def test_sigterm_stops_the_machine_too(kernel_image):
         while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not Path(f"/proc/{pid}").exists(), "the machine outlived linuxwasm run"
+
+
+def test_the_guest_has_the_hosts_time_zone(kernel_image):
+    import os
+    import subprocess
+    import sys
+
+    for zone, abbreviations in (("Asia/Tokyo", {"JST"}), ("America/New_York", {"EST", "EDT"})):
+        r = subprocess.run([sys.executable, "-m", "linuxwasm.cli", "run", "-c", "date +%Z; readlink /etc/localtime"],
+                           capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+                           env=os.environ | {"TZ": zone})
+        name, link = r.stdout.split()
+        assert r.returncode == 0 and name in abbreviations and link == f"/usr/share/zoneinfo/{zone}", r

@@ -58,6 +58,7 @@ let early = typeof Worker === 'function' ? startWorker() : null;
 export function createMachine(options) {
   const platform = {
     coroutines: (options.coroutines ?? true) && canSwitchStacks(),
+    timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone,
     createThread(onMessage, onError) {
       const { worker, failure } = early ?? startWorker();
       early = null;
