@@ -152,7 +152,7 @@ def test_kernel_panic_shows_in_the_page(page, exported, tmp_path):
         page.goto(server.url_of(httpd))
         page.wait_for_function("linuxwasm.exit !== null", timeout=30_000)
         assert "kernel panic" in status(page)
-        assert "Requested init /no-such-init failed" in status(page)
+        assert "VFS: Unable to mount root fs" in status(page)  # no /init, and no disk for a root
         assert page.locator("#status.failed").count() == 1
         assert "kernel panic" in "\n".join(browser.screen_lines(page))
 
