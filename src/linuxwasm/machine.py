@@ -165,10 +165,7 @@ class Machine:
         """
         payload = command.encode()
         id_ = next(self._ids)
-        feeder = None
-        if input is not None:
-            feeder = _Feeder(self, id_, io.BytesIO(input.encode() if isinstance(input, str) else input)
-                             if isinstance(input, (bytes, bytearray, str)) else input)
+        feeder = None if input is None else _Feeder(self, id_, _as_file(input))
         self._send("run", len(payload), *([1] if feeder else []), payload=payload, id_=id_)
         if feeder:
             feeder.start()
@@ -342,6 +339,14 @@ class _Feeder(threading.Thread):
     def stop(self) -> None:
         self.stopped.set()
         self.credit.release()
+
+
+def _as_file(input: bytes | bytearray | str | BinaryIO) -> BinaryIO:
+    if isinstance(input, str):
+        return io.BytesIO(input.encode())
+    if isinstance(input, (bytes, bytearray)):
+        return io.BytesIO(input)
+    return input
 
 
 def _read_some(source: BinaryIO, size: int) -> bytes:
