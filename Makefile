@@ -12,6 +12,8 @@ APT_PACKAGES := clang-19 lld-19 llvm-19 libclang-rt-19-dev-wasm32 ccache wabt \
 # The browser tests drive Debian's Chromium.
 APT_TEST_PACKAGES := chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# make run PORT=8080 serves the page on another port.
+PORT := 8000
 VENV := .venv
 STAMP := $(VENV)/.installed
 
@@ -45,7 +47,7 @@ build: deps
 	$(VENV)/bin/linuxwasm build
 
 run: build
-	$(VENV)/bin/linuxwasm serve
+	$(VENV)/bin/linuxwasm serve --port $(PORT)
 
 shell: build
 	$(VENV)/bin/linuxwasm run

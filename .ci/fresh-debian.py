@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Run the README's `make test` on a Debian 12 that has nothing else installed.
+"""Run the README's `make test` and `make run` on a Debian 12 that has nothing else installed.
 
 A user's fresh Debian 12 has far less than a developer's machine: this
 builds a minimal root with debootstrap (minbase plus what the README
 assumes: python3, python3-venv, make, git, ca-certificates), copies the
 checkout into it, and runs `make test` there as root, with no terminal.
 Any step that relies on something the Makefile does not install fails
-here.
+here. Then `make run` must serve the page.
 
 From the host it takes only what a machine's own setup would give it, not
 the project's: the certificate authorities and apt settings through which
@@ -24,9 +24,12 @@ standard library of Debian 12's Python.
 import argparse
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -154,18 +157,60 @@ def remove_root() -> None:
     shutil.rmtree(ROOT, ignore_errors=True)
 
 
-def make_test() -> int:
+def _environment() -> dict[str, str]:
     env = {
         "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         "HOME": "/root", "LANG": "C.UTF-8", "CI": os.environ.get("CI", "true"),
     }
-    env |= {name: os.environ[name] for name in NETWORK_VARIABLES if name in os.environ}
+    return env | {name: os.environ[name] for name in NETWORK_VARIABLES if name in os.environ}
+
+
+def make_test() -> int:
     say(f"make test in {CHECKOUT}")
     started = time.monotonic()
     result = subprocess.run(["chroot", str(ROOT), "sh", "-c", f"cd {CHECKOUT} && exec make test"],
-                            env=env, stdin=subprocess.DEVNULL)
+                            env=_environment(), stdin=subprocess.DEVNULL)
     say(f"make test exit status {result.returncode} after {time.monotonic() - started:.0f} s")
     return result.returncode
+
+
+def make_run(timeout: float = 300) -> int:
+    """The README's other command: `make run` serves the page; fetch it, then stop it."""
+    with socket.socket() as probe:  # a free port of this machine (the root shares its network)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    say(f"make run PORT={port}")
+    server = subprocess.Popen(["chroot", str(ROOT), "sh", "-c", f"cd {CHECKOUT} && exec make run PORT={port}"],
+                              env=_environment(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    assert server.stdout is not None
+    deadline = time.monotonic() + timeout
+    try:
+        for line in server.stdout:
+            print(line, end="", flush=True)
+            if line.startswith("open http://"):
+                url = line.split()[1]
+                with urllib.request.urlopen(url, timeout=30) as page:
+                    body = page.read().decode(errors="replace")
+                if "<title>linuxwasm</title>" not in body:
+                    say(f"make run: {url} did not serve the page")
+                    return 1
+                say(f"make run served the page at {url}")
+                return 0
+            if time.monotonic() > deadline:
+                break
+        say(f"make run ended or gave no address (exit status {server.poll()})")
+        return 1
+    except OSError as e:
+        say(f"make run: cannot fetch the page: {e}")
+        return 1
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
 
 
 def main() -> int:
@@ -187,7 +232,7 @@ def main() -> int:
         copy_checkout()
         mount_all()
         try:
-            status = make_test()
+            status = make_test() or make_run()
         finally:
             unmount_all()
         if not args.keep:
