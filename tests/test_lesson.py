@@ -154,3 +154,19 @@ def test_cron_runs_a_job(machine: Machine) -> None:
         time.sleep(1)
     ran = ok(machine, "cat /tmp/cron.log; killall crond").split()
     assert ran and abs(int(ran[0]) - time.time()) < 80
+
+
+def test_a_forged_ack_cannot_lose_input(kernel_image: Path) -> None:
+    """The agent's acks pace a command's input: one from elsewhere in the guest
+    (any root process can write the channel until the sandbox issue closes it)
+    must not let the host send more than the agent holds."""
+    from linuxwasm import MachineError
+
+    data = b"y" * 300_000
+    with Machine(kernel_image, system.build()) as m:
+        try:
+            r = m.run("printf 'ack 999999 0\\n' > /dev/hvc1; wc -c", input=data, timeout=30)
+        except MachineError as e:
+            assert "'ack'" in str(e)
+        else:
+            assert r.stdout.split() == [str(len(data))]

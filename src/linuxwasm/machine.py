@@ -188,7 +188,7 @@ class Machine:
                         except BaseException:
                             self._kill(id_, out, err)
                             raise
-                elif message.kind == "ack" and feeder:
+                elif message.kind == "ack" and feeder and message.id == id_:
                     feeder.credit.release()
                 elif message.kind == "exit":
                     return _result(message.word, out, err)

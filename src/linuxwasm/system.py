@@ -1,5 +1,6 @@
 """The system image: BusyBox, /init, the agent and /etc (see system/README.md)."""
 
+import hashlib
 import subprocess
 from pathlib import Path
 
@@ -78,7 +79,17 @@ def image(report: commands.Report = lambda line: None) -> Initramfs:
 
 
 def build(output: Path = INITRAMFS, report: commands.Report = lambda line: None) -> Path:
-    """Write the system image to output (build/initramfs.cpio.gz)."""
+    """Write the system image to output (build/initramfs.cpio.gz), unless it holds these files already.
+
+    Compressing the image is most of the time this takes (half a second):
+    every `linuxwasm run` and Machine() asks for it, and it rarely changes.
+    """
     output.parent.mkdir(parents=True, exist_ok=True)
-    image(report).write(output)
+    files = image(report)
+    digest = hashlib.sha256(files.to_bytes(compress=False)).hexdigest()
+    stamp = output.with_name(output.name + ".sha256")
+    if output.exists() and stamp.exists() and stamp.read_text() == digest:
+        return output
+    files.write(output)
+    stamp.write_text(digest)
     return output
