@@ -29,6 +29,7 @@ import { HANDLER_GLUE } from './glue.js';
 import { readInput } from './console-input.js';
 import { addPreemptionPoints, hasPreemptionPoints } from './preempt.js';
 import { ENOENT, ENOEXEC, UserRestart, WASM_PAGE, abiProblem, memoryImport } from './user-abi.js';
+import { codeProblem } from './user-code.js';
 
 const FUTEX_OP_ANDN = 3; // the order of FUTEX_OP_SET, ADD, OR, ANDN, XOR: 0 to 4
 const encoder = new TextEncoder();
@@ -139,8 +140,6 @@ export function newTaskState(id, { boot = false, clone = null } = {}) {
  * @property {WebAssembly.Module} module
  * @property {WebAssembly.Memory} memory  counted by ctx.memories for each task that uses it
  * @property {WebAssembly.Instance} instance
- * @property {boolean} recycled     the memory held another program before (memories.js)
- * @property {number} initialBytes  the program's initial memory size: its data and stack
  * @property {number} maxBytes      the most the memory can grow to
  */
 
@@ -213,15 +212,14 @@ function kernelImports(ctx, handlers) {
   function instantiateProgram({ module, limits }) {
     if (abiProblem(module, limits)) return -ENOEXEC;
     dropPending();
-    const { memory, recycled } = ctx.memories.take(limits);
+    const memory = ctx.memories.take(limits);
     try {
       const instance = new WebAssembly.Instance(module, {
         env: { memory },
         linux: { syscall: ctx.kernel.exports.syscall },
       });
       ctx.task.pending = {
-        module, memory, instance, recycled,
-        initialBytes: limits.min * WASM_PAGE, maxBytes: limits.max * WASM_PAGE,
+        module, memory, instance, maxBytes: limits.max * WASM_PAGE,
       };
       return 0;
     } catch {
@@ -295,7 +293,9 @@ function kernelImports(ctx, handlers) {
         const key = fingerprint(bytes);
         let program = ctx.modules.get(key);
         if (!program) {
-          program = { module: new WebAssembly.Module(withPreemptionPoints(bytes)), limits: memoryImport(bytes) };
+          const module = new WebAssembly.Module(withPreemptionPoints(bytes));
+          if (codeProblem(bytes)) return -ENOEXEC;
+          program = { module, limits: memoryImport(bytes) };
           remember(key, program);
         }
         remember(fileKey, program);
@@ -314,7 +314,7 @@ function kernelImports(ctx, handlers) {
       ctx.task.next = { program: ctx.task.user, sp };
     },
     user_grow(size) {
-      const { memory, initialBytes } = ctx.task.user;
+      const { memory } = ctx.task.user;
       const missing = size - memory.buffer.byteLength;
       if (missing > 0) {
         try {
@@ -323,11 +323,9 @@ function kernelImports(ctx, handlers) {
           // At its maximum: report the size it has.
         }
       }
-      // A recycled memory may be larger than the program's initial size.
-      return Math.min(memory.buffer.byteLength, Math.max(size, initialBytes));
+      return memory.buffer.byteLength;
     },
     user_max: () => ctx.task.user.maxBytes,
-    user_recycled: () => (ctx.task.user.recycled ? 1 : 0),
     user_sp: () => ctx.task.user.instance.exports.__stack_pointer.value,
     // The glue's user_call (glue.js) brackets a signal handler's call.
     user_call_begin(fn, sp) {

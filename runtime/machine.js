@@ -6,6 +6,7 @@
 
 import { IRQ_AGENT, IRQ_CONSOLE, IRQ_RESIZE, IRQ_TIMER, VT_AGENT, VT_CONSOLE } from './abi.js';
 import { createInputRing, writeInput } from './console-input.js';
+import { FORGOTTEN_BYTES_PER_COLLECTION } from './memories.js';
 import { PREEMPT_FLAG } from './preempt.js';
 import { WASM_PAGE } from './user-abi.js';
 
@@ -34,9 +35,10 @@ const POOL_START = 12;
 const POOL_MAX = 16;
 
 /**
- * How often (in program memories forgotten) to ask the platform to collect
- * garbage: this thread's copies keep their address space (memories.js)
- * until then, and it allocates too little for its collector to run by itself.
+ * How often (in program memories forgotten, or their bytes) to ask the
+ * platform to collect garbage: this thread's copies keep their address
+ * space and pages (memories.js) until then, and it allocates too little
+ * for its collector to run by itself.
  */
 const GC_EVERY_FORGOTTEN = 64;
 
@@ -94,6 +96,7 @@ export class Machine {
     /** @type {Map<HostThread, Map<number, Int32Array>>} the preemption flag of each thread's program memories, by id (memories.js) */
     this.memories = new Map();
     this.forgotten = 0;
+    this.forgottenBytes = 0;
     /** @type {Set<number>} clone children to start once their program arrives */
     this.waitingForClone = new Set();
     this.irqIndex = -1;
@@ -186,7 +189,11 @@ export class Machine {
         break;
       case 'forget':
         this.memories.get(thread).delete(message.id);
-        if (++this.forgotten % GC_EVERY_FORGOTTEN === 0) this.platform.collectGarbage?.();
+        this.forgottenBytes += message.bytes;
+        if (++this.forgotten % GC_EVERY_FORGOTTEN === 0 || this.forgottenBytes >= FORGOTTEN_BYTES_PER_COLLECTION) {
+          this.forgottenBytes = 0;
+          this.platform.collectGarbage?.();
+        }
         break;
       case 'module':
         this.modules.set(message.key, message.program);

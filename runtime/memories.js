@@ -6,27 +6,30 @@
 //
 // A memory no task uses any more goes to a small pool, if this thread has
 // one (coroutines: all tasks here), for the next program of the same
-// maximum size. Engines free a memory only in a garbage collection, after
-// every thread has dropped it, and until then it keeps its address space
-// (about 10 GiB with V8's guard regions, of 1 TiB for all memories). A
-// process that ends as the next starts needs no collection then, and no
-// new memory whose pages the system must clear on first touch.
+// maximum size, if it is small: its pages stay resident while it waits,
+// and the kernel counts a memory's whole size against the machine's
+// memory only while a process has it (arch/wasm/mm/usermem.c). Engines
+// free a memory only in a garbage collection, after every thread has
+// dropped it, and until then it keeps its address space (about 10 GiB
+// with V8's guard regions, of 1 TiB for all memories) and its touched
+// pages: whoever is told to forget one collects once enough bytes were
+// forgotten (FORGOTTEN_BYTES_PER_COLLECTION). A process that ends as the
+// next starts needs no collection then, and no new memory whose pages the
+// system must clear on first touch.
 
 import { ZERO_GLUE } from './glue.js';
 import { WASM_PAGE } from './user-abi.js';
 
 const zeroModule = new WebAssembly.Module(ZERO_GLUE);
 
-/**
- * @typedef {object} ProgramMemory
- * @property {WebAssembly.Memory} memory
- * @property {boolean} recycled  it held another program before: data may lie above the
- *                               new program's initial size (the kernel clears what it maps)
- */
+/** The largest memory kept in the pool for the next program. */
+const POOLED_BYTES_MAX = 8 << 20;
+/** Forgotten memories' bytes that call for a collection. */
+export const FORGOTTEN_BYTES_PER_COLLECTION = 32 << 20;
 
 export class ProgramMemories {
   /**
-   * @param {(message: object) => void} post  to the machine: {kind: 'memory', id, memory}, {kind: 'forget', id}
+   * @param {(message: object) => void} post  to the machine: {kind: 'memory', id, memory}, {kind: 'forget', id, bytes}
    * @param {number} poolSize  how many unused memories to keep; 0 for none
    */
   constructor(post, poolSize) {
@@ -41,9 +44,9 @@ export class ProgramMemories {
 
   /**
    * A memory for a new program, held once for the caller: from the pool,
-   * its first min pages cleared, or new.
+   * its first min pages cleared (the kernel clears what it maps above), or new.
    * @param {{min: number, max: number}} limits  of the program's memory import, in pages
-   * @returns {ProgramMemory}
+   * @returns {WebAssembly.Memory}
    */
   take({ min, max }) {
     const index = this.pool.findLastIndex((memory) => this.known.get(memory).max === max);
@@ -55,11 +58,11 @@ export class ProgramMemories {
       entry.zero ??= new WebAssembly.Instance(zeroModule, { env: { memory } }).exports.zero;
       entry.zero(min * WASM_PAGE);
       entry.users = 1;
-      return { memory, recycled: true };
+      return memory;
     }
     const memory = new WebAssembly.Memory({ initial: min, maximum: max, shared: true });
     this.register(memory, max);
-    return { memory, recycled: false };
+    return memory;
   }
 
   /** A memory new to this thread, used once. */
@@ -88,11 +91,12 @@ export class ProgramMemories {
   release(memory) {
     const entry = this.known.get(memory);
     if (--entry.users > 0) return;
-    if (this.pool.length < this.poolSize) {
+    const bytes = memory.buffer.byteLength;
+    if (this.pool.length < this.poolSize && bytes <= POOLED_BYTES_MAX) {
       this.pool.push(memory);
       return;
     }
     this.known.delete(memory);
-    this.post({ kind: 'forget', id: entry.id });
+    this.post({ kind: 'forget', id: entry.id, bytes });
   }
 }

@@ -1,7 +1,8 @@
 /*
  * The guest agent: runs commands and moves files for the host, over the
- * agent channel /dev/hvc1 (its stdin and stdout, set up by init.c). The
- * Python side is src/linuxwasm/agent.py; keep the two in step.
+ * agent channel /dev/agent (its stdin and stdout, set up by init.c), which
+ * the kernel lets it alone open (arch/wasm/drivers/agent.c). The Python
+ * side is src/linuxwasm/agent.py; keep the two in step.
  *
  * Every message is a header line of words, then as many payload bytes as
  * its LEN word says:
@@ -18,26 +19,38 @@
  *   bye ID 0     (the agent ends, a running command killed, and init powers off)
  *   and once at start:            ready 0 0
  *
- * A command runs as /bin/sh -c in a session of its own. Its stdin is
- * /dev/null, or with INPUT 1 a pipe that the host fills with in messages
- * of at most IN_MAX bytes, one at a time: the host sends the next only
- * after the ack, so that the agent holds at most one while the command
- * does not read. in ID 0 closes the pipe. One request at a time: the host
- * waits for the answer.
+ * A command runs as /bin/sh -c in a session of its own, and in a control
+ * group of its own, which limits how many processes it may have at once
+ * (COMMAND_PIDS_MAX) and through which kill ID 9 ends all of them, those
+ * that left the session included; what it leaves running goes on when it
+ * ends. Its stdin is /dev/null, or with INPUT 1 a pipe that the host
+ * fills with in messages of at most IN_MAX bytes, one at a time: the host
+ * sends the next only after the ack, so that the agent holds at most one
+ * while the command does not read. in ID 0 closes the pipe. One request
+ * at a time: the host waits for the answer (another meanwhile gets an
+ * error). get and put take regular files only, and never wait: a FIFO or
+ * a device is refused.
+ *
+ * The agent stays out of its commands' way: the OOM killer never picks
+ * it, and it runs at a higher priority than they do, so that a kill comes
+ * through even while a command forks without end.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sched.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "session.h"
@@ -45,6 +58,11 @@
 #define HEADER_MAX 256
 #define CHUNK 4096
 #define IN_MAX 65536
+
+#define CGROUPS "/sys/fs/cgroup"
+#define COMMAND_PIDS_MAX "256"
+/* Command groups still holding what a command left running. */
+#define LEFT_RUNNING_MAX 64
 
 extern char **environ;
 
@@ -251,11 +269,136 @@ static void input_flush(struct input *in, unsigned long id)
 
 static struct input input = { .fd = -1 };
 
+/* Write a short value to a control file; 0 or -1. */
+static int write_file(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, value, strlen(value)) == (ssize_t)strlen(value);
+	return close(fd) || !ok ? -1 : 0;
+}
+
+static int have_cgroups;
+static char left_running[LEFT_RUNNING_MAX][48];
+
+static void cgroup_path(char *path, size_t size, unsigned long id, const char *file)
+{
+	snprintf(path, size, CGROUPS "/command-%lu%s%s", id, file ? "/" : "", file ? file : "");
+}
+
+/* The control groups' file system, with the process limit for commands' groups. */
+static void cgroups_init(void)
+{
+	if (mount("cgroup2", CGROUPS, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) &&
+	    errno != EBUSY)
+		return;
+	have_cgroups = !write_file(CGROUPS "/cgroup.subtree_control", "+pids");
+}
+
+/*
+ * Spawn a command in a new group: the agent joins the group to start it
+ * (a child starts in its parent's group), and goes back.
+ */
+static int spawn_in_group(unsigned long id, pid_t *pid, char *argv[],
+			  posix_spawn_file_actions_t *files)
+{
+	char path[64], self[16];
+	int err;
+
+	if (!have_cgroups)
+		return spawn_session(pid, argv, files);
+	cgroup_path(path, sizeof(path), id, NULL);
+	if (mkdir(path, 0755))
+		return errno;
+	snprintf(self, sizeof(self), "%d", getpid());
+	cgroup_path(path, sizeof(path), id, "pids.max");
+	if (write_file(path, COMMAND_PIDS_MAX))
+		return errno;
+	cgroup_path(path, sizeof(path), id, "cgroup.procs");
+	if (write_file(path, self))
+		return errno;
+	err = spawn_session(pid, argv, files);
+	if (write_file(CGROUPS "/cgroup.procs", self))
+		_exit(1);	/* the agent would count against the command's limit */
+	return err;
+}
+
+/* Kill every process of the command's group: whatever session they are in. */
+static void kill_group(unsigned long id, pid_t pid)
+{
+	char path[64];
+
+	cgroup_path(path, sizeof(path), id, "cgroup.kill");
+	if (!have_cgroups || write_file(path, "1"))
+		kill(-pid, SIGKILL);
+}
+
+/*
+ * After a kill: wait (a few seconds at most) until every process of the
+ * group has exited, so that the next command finds none of them.
+ */
+static void wait_group_empty(unsigned long id)
+{
+	char path[64], events[128];
+
+	cgroup_path(path, sizeof(path), id, "cgroup.events");
+	for (int tries = 0; have_cgroups && tries < 250; tries++) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd < 0 ? -1 : read(fd, events, sizeof(events) - 1);
+
+		if (fd >= 0)
+			close(fd);
+		if (n < 0)
+			return;
+		events[n] = 0;
+		if (strstr(events, "populated 0"))
+			return;
+		usleep(20000);
+	}
+}
+
+/*
+ * A command has ended: remove its group, and any earlier one that what it
+ * left running has left since. Those still in use are tried again later.
+ */
+static void groups_tidy(unsigned long id)
+{
+	char path[64];
+	int i;
+
+	if (!have_cgroups)
+		return;
+	cgroup_path(path, sizeof(path), id, NULL);
+	for (i = 0; i < LEFT_RUNNING_MAX; i++) {
+		if (left_running[i][0] && !rmdir(left_running[i]))
+			left_running[i][0] = 0;
+	}
+	if (!rmdir(path))
+		return;
+	for (i = 0; i < LEFT_RUNNING_MAX; i++) {
+		if (!left_running[i][0]) {
+			strcpy(left_running[i], path);
+			return;
+		}
+	}
+}
+
+/* A new process of the agent's: back to the OOM killer's usual view of it. */
+static void oom_adjust(pid_t pid, const char *value)
+{
+	char path[48];
+
+	snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", pid);
+	write_file(path, value);
+}
+
 static void run(unsigned long id, const char *command, int with_input)
 {
 	char *argv[] = { "/bin/sh", "-c", (char *)command, NULL };
 	posix_spawn_file_actions_t files;
-	int out[2], err[2], in[2] = { -1, -1 }, status, open_pipes = 2, done = 0, code;
+	int out[2], err[2], in[2] = { -1, -1 }, status, open_pipes = 2, done = 0, code, killed = 0;
 	pid_t pid;
 
 	if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) || (with_input && pipe2(in, O_CLOEXEC))) {
@@ -269,8 +412,10 @@ static void run(unsigned long id, const char *command, int with_input)
 		posix_spawn_file_actions_addopen(&files, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&files, out[1], 1);
 	posix_spawn_file_actions_adddup2(&files, err[1], 2);
-	code = spawn_session(&pid, argv, &files);
+	code = spawn_in_group(id, &pid, argv, &files);
 	posix_spawn_file_actions_destroy(&files);
+	if (!code)
+		oom_adjust(pid, "0");
 	close(out[1]);
 	close(err[1]);
 	if (with_input) {
@@ -282,6 +427,7 @@ static void run(unsigned long id, const char *command, int with_input)
 		close(out[0]);
 		close(err[0]);
 		input_close(&input);
+		groups_tidy(id);
 		send_error(id, "cannot start /bin/sh: %s", strerror(code));
 		return;
 	}
@@ -299,9 +445,9 @@ static void run(unsigned long id, const char *command, int with_input)
 			{ .fd = 0, .events = POLLIN },
 			{ .fd = input.len ? input.fd : -1, .events = POLLOUT },
 		};
-		char line[HEADER_MAX], scratch[64];
-		unsigned long other_id, len;
-		int sig;
+		char line[HEADER_MAX], scratch[64], kind[16];
+		unsigned long other_id, len, b;
+		int sig, words;
 
 		if (done) {
 			drain(out[0], "out", id);
@@ -329,16 +475,32 @@ static void run(unsigned long id, const char *command, int with_input)
 		if (fds[4].revents)
 			input_flush(&input, id);
 		if ((fds[3].revents || inpos < inlen) && read_header(line)) {
-			if (sscanf(line, "kill %lu %d", &other_id, &sig) == 2 && other_id == id)
-				kill(-pid, sig);
-			else if (!strncmp(line, "bye ", 4)) {
+			words = sscanf(line, "%15s %lu %lu %lu", kind, &other_id, &len, &b);
+			if (words < 3)
+				continue;
+			if (!strcmp(kind, "kill")) {
+				sig = len;
+				if (other_id != id)
+					continue;
+				if (sig == SIGKILL) {
+					kill_group(id, pid);
+					killed = 1;
+				} else {
+					kill(-pid, sig);
+				}
+			} else if (!strcmp(kind, "bye")) {
 				/* The host is leaving: so does the command. */
-				kill(-pid, SIGKILL);
+				kill_group(id, pid);
 				_exit(0);
+			} else if (!strcmp(kind, "in")) {
+				if (!(other_id == id ? input_take(&input, id, len) : skip(len)))
+					_exit(1);	/* the channel ended inside a message */
+			} else {
+				/* One request at a time: this one is refused. */
+				if (!skip(!strcmp(kind, "put") && words == 4 ? b : len))
+					_exit(1);
+				send_error(other_id, "busy: a command is running");
 			}
-			else if (sscanf(line, "in %lu %lu", &other_id, &len) == 2 &&
-				 !(other_id == id ? input_take(&input, id, len) : skip(len)))
-				_exit(1);	/* the channel ended inside a message */
 		}
 	}
 	input_close(&input);
@@ -346,8 +508,27 @@ static void run(unsigned long id, const char *command, int with_input)
 		close(out[0]);
 	if (err[0] >= 0)
 		close(err[0]);
+	if (killed)
+		wait_group_empty(id);
+	groups_tidy(id);
 	code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	send("exit", id, code, NULL, 0);
+}
+
+/* Whether fd is a regular file; if not, the host is told. */
+static int regular(int fd, unsigned long id, const char *path)
+{
+	struct stat st;
+
+	if (fstat(fd, &st)) {
+		send_error(id, "%s: %s", path, strerror(errno));
+		return 0;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		send_error(id, "%s: not a regular file", path);
+		return 0;
+	}
+	return 1;
 }
 
 static void put(unsigned long id, unsigned int mode, char *payload, size_t len)
@@ -359,9 +540,13 @@ static void put(unsigned long id, unsigned int mode, char *payload, size_t len)
 		send_error(id, "put: no path");
 		return;
 	}
-	fd = open(payload, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	fd = open(payload, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, mode);
 	if (fd < 0) {
 		send_error(id, "%s: %s", payload, strerror(errno));
+		return;
+	}
+	if (!regular(fd, id, payload)) {
+		close(fd);
 		return;
 	}
 	fchmod(fd, mode);
@@ -389,16 +574,14 @@ static void get(unsigned long id, const char *path)
 	struct stat st;
 	char *data = NULL;
 	size_t got = 0, size = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Never waiting: a FIFO opens at once, and /proc/kmsg reads at once. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 
-	if (fd < 0 || fstat(fd, &st)) {
+	if (fd < 0) {
 		send_error(id, "%s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
 		return;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		send_error(id, "%s: not a regular file", path);
+	if (!regular(fd, id, path) || fstat(fd, &st)) {
 		close(fd);
 		return;
 	}
@@ -419,7 +602,8 @@ static void get(unsigned long id, const char *path)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			send_error(id, "%s: %s", path, strerror(errno));
+			send_error(id, "%s: %s", path,
+				   errno == EAGAIN ? "it would have to wait for data" : strerror(errno));
 			goto out;
 		}
 		if (n == 0)
@@ -434,15 +618,16 @@ out:
 
 int main(void)
 {
-	struct termios raw;
 	struct sigaction sa = { .sa_handler = on_sigchld, .sa_flags = SA_RESTART };
+	struct sched_param normal = { 0 };
 	sigset_t pipe_signal;
 
-	/* The channel carries bytes, not lines: no echo, no translation. */
-	if (tcgetattr(0, &raw) == 0) {
-		cfmakeraw(&raw);
-		tcsetattr(0, TCSANOW, &raw);
-	}
+	/* Out of the OOM killer's reach, and ahead of the commands for the CPU. */
+	oom_adjust(getpid(), "-1000");
+	/* musl's sched_setscheduler() is a stub: the system call itself. */
+	syscall(SYS_sched_setscheduler, 0, SCHED_OTHER | SCHED_RESET_ON_FORK, &normal);
+	setpriority(PRIO_PROCESS, 0, -10);
+	cgroups_init();
 	if (pipe2(child_exited, O_CLOEXEC | O_NONBLOCK))
 		return 1;
 	/* A command that closes its stdin gives EPIPE, not the agent's death. */
@@ -485,7 +670,9 @@ int main(void)
 		if (!payload || !read_exact(payload, a))
 			return 1;
 		payload[a] = 0;
-		if (!strcmp(kind, "run"))
+		if (strcmp(kind, "put") && strlen(payload) != a)
+			send_error(id, "%s: a NUL byte in the request", kind);
+		else if (!strcmp(kind, "run"))
 			run(id, payload, words == 4 && b == 1);
 		else if (!strcmp(kind, "put") && words == 4)
 			put(id, b & 07777, payload, a);

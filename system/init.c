@@ -6,6 +6,10 @@
  * on the kernel command line, the agent that takes commands and files
  * from the host (agent.c). As process 1 it reaps every orphan, and it
  * does what BusyBox's halt, poweroff and reboot ask of init by signal.
+ *
+ * Every file system here lives in memory, so each has a size (a share of
+ * memory, as tmpfs has by default): filling one gives ENOSPC, and the
+ * machine goes on.
  * (BusyBox's init is not used: it starts children with vfork(), which
  * does not work here.)
  */
@@ -19,8 +23,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/reboot.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -252,20 +258,42 @@ static void stop(int how)
 	_exit(1);
 }
 
+/*
+ * The agent ended without being asked to: stop, and tell the host why
+ * (a restart with a reason is how a system names one to its platform).
+ */
+static void stop_for(const char *what, int status)
+{
+	char reason[128];
+
+	if (WIFSIGNALED(status))
+		snprintf(reason, sizeof(reason), "%s was killed by signal %d (%s)",
+			 what, WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else
+		snprintf(reason, sizeof(reason), "%s exited with status %d", what,
+			 WEXITSTATUS(status));
+	sync();
+	syscall(SYS_reboot, LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2,
+		LINUX_REBOOT_CMD_RESTART2, reason);
+	_exit(1);
+}
+
 int main(void)
 {
 	static char *const shell[] = { "/bin/sh", "-l", NULL };
 	static char *const agent[] = { "/sbin/linuxwasm-agent", NULL };
 	sigset_t wanted;
 	pid_t session;
-	int sig;
+	int sig, status, with_agent;
 
 	mount_or_warn("proc", "/proc", "proc", NULL);
 	mount_or_warn("sysfs", "/sys", "sysfs", NULL);
 	mount_or_warn("devtmpfs", "/dev", "devtmpfs", NULL);
 	mount_or_warn("devpts", "/dev/pts", "devpts", "gid=5,mode=620,ptmxmode=666");
-	mount_tmpfs("/tmp", "mode=1777");
-	mount_tmpfs("/run", "mode=755");
+	if (mount(NULL, "/", NULL, MS_REMOUNT, "size=50%"))
+		fprintf(stderr, "init: size of /: %s\n", strerror(errno));
+	mount_tmpfs("/tmp", "mode=1777,size=50%");
+	mount_tmpfs("/run", "mode=755,size=20%");
 	read_cmdline();
 	set_hostname();
 	set_time_zone();
@@ -286,8 +314,9 @@ int main(void)
 
 	close(open(_PATH_WTMP, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
 	record(BOOT_TIME, "~", "reboot", 0);
-	if (kernel_option("linuxwasm.agent", NULL, 0)) {
-		session = start("/dev/hvc1", agent);
+	with_agent = kernel_option("linuxwasm.agent", NULL, 0);
+	if (with_agent) {
+		session = start("/dev/agent", agent);
 	} else {
 		session = start("/dev/hvc0", shell);
 		if (session > 0)
@@ -301,13 +330,19 @@ int main(void)
 
 		if (sigwait(&wanted, &sig))
 			continue;
-		if (sig == SIGUSR1 || sig == SIGUSR2)
+		if (sig == SIGUSR1)
+			stop(RB_HALT_SYSTEM);
+		if (sig == SIGUSR2)
 			stop(RB_POWER_OFF);
 		if (sig == SIGTERM)
 			stop(RB_AUTOBOOT);
-		while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
-			if (pid == session)
-				stop(RB_POWER_OFF);
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			if (pid != session)
+				continue;
+			/* The agent ends cleanly only when the host says bye. */
+			if (with_agent && status)
+				stop_for("the guest agent", status);
+			stop(RB_POWER_OFF);
 		}
 	}
 }

@@ -109,10 +109,12 @@ def test_users_passwords_and_su(machine: Machine) -> None:
 
 
 def test_df_lists_the_file_systems_with_their_sizes(machine: Machine) -> None:
+    """Each has the size that init gives it: a share of memory, as tmpfs has."""
     rows = {line.split()[-1]: line.split() for line in ok(machine, "df -k").splitlines()[1:]}
-    for mount in ("/", "/tmp", "/run"):
+    memory_kib = int(ok(machine, "awk '/MemTotal/ { print $2 }' /proc/meminfo"))
+    for mount, share in (("/", 0.5), ("/tmp", 0.5), ("/run", 0.2)):
         assert mount in rows, rows
-        assert int(rows[mount][1]) > 64 * 1024  # KiB: the machine's memory
+        assert abs(int(rows[mount][1]) - memory_kib * share) < 64, rows[mount]
 
 
 def test_process_sizes(machine: Machine) -> None:
@@ -157,16 +159,10 @@ def test_cron_runs_a_job(machine: Machine) -> None:
 
 
 def test_a_forged_ack_cannot_lose_input(kernel_image: Path) -> None:
-    """The agent's acks pace a command's input: one from elsewhere in the guest
-    (any root process can write the channel until the sandbox issue closes it)
-    must not let the host send more than the agent holds."""
-    from linuxwasm import MachineError
-
+    """The agent's acks pace a command's input: a forged one from elsewhere in
+    the guest never reaches the host (the channel is the agent's alone,
+    tests/test_sandbox.py), and the input arrives whole."""
     data = b"y" * 300_000
     with Machine(kernel_image, system.build()) as m:
-        try:
-            r = m.run("printf 'ack 999999 0\\n' > /dev/hvc1; wc -c", input=data, timeout=30)
-        except MachineError as e:
-            assert "'ack'" in str(e)
-        else:
-            assert r.stdout.split() == [str(len(data))]
+        r = m.run("printf 'ack 999999 0\\n' > /dev/agent; wc -c", input=data, timeout=30)
+    assert r.stdout.split() == [str(len(data))]

@@ -5,7 +5,7 @@
 // src/linuxwasm/runner.py adds), else, or with --threads, each on a host
 // thread of its own.
 // The console is this process's terminal (stdin, stdout), unless --agent:
-// then stdin and stdout carry the agent channel (/dev/hvc1 in the guest,
+// then stdin and stdout carry the agent channel (/dev/agent in the guest,
 // for the Python API) and the console's output goes to stderr with
 // --verbose, nowhere without.
 // Exit status: 0 after power-off; 1 kernel panic; 2 trap or bad image;
@@ -117,8 +117,16 @@ for (const signal of ['SIGTERM', 'SIGHUP']) {
   });
 }
 
+// A machine does not outlive the process that started it, even one
+// killed without a chance to stop it: then this one is an orphan.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) machine.finish(3, 'the process that started the machine is gone');
+}, 500).unref();
+
 const result = await machine.run();
 restoreTerminal();
 process.stdin.destroy();
-if (result.status !== 0) process.stderr.write(`linuxwasm: ${result.reason}\n`);
+// With the agent, the host is told why the machine stopped, whatever the reason.
+if (result.status !== 0 || agent) process.stderr.write(`linuxwasm: ${result.reason}\n`);
 process.exit(result.status);

@@ -5,6 +5,7 @@
 // boot task once; otherwise one task at a time.
 import { writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
+import { FORGOTTEN_BYTES_PER_COLLECTION } from '../memories.js';
 import { prepareThread, runTask } from '../thread.js';
 
 /** @type {(number|null)[]} */
@@ -32,22 +33,27 @@ function writeConsole(vterm, bytes) {
 // 10 GiB with V8's guard regions, of the 1 TiB V8 gives all Wasm
 // memories), and each exited process leaves instances and a memory's
 // touched pages. main.js sets --expose-gc before it starts any thread. A
-// full collection takes 10-20 ms here: after every few forgotten memories,
-// and when the CPU is idle after a few exits.
+// full collection takes 10-20 ms here: after every few forgotten memories
+// or enough of their bytes, and when the CPU is idle after a few exits.
 const { gc } = globalThis;
 const GC_EVERY_FORGOTTEN = 16;
 const GC_IDLE_AFTER_EXITS = 16;
 let forgotten = 0;
+let forgottenBytes = 0;
 let exits = 0;
 
 function collect() {
   gc();
   exits = 0;
+  forgottenBytes = 0;
 }
 
 function post(message) {
   parentPort.postMessage(message);
-  if (message.kind === 'forget' && ++forgotten % GC_EVERY_FORGOTTEN === 0) collect();
+  if (message.kind === 'forget') {
+    forgottenBytes += message.bytes;
+    if (++forgotten % GC_EVERY_FORGOTTEN === 0 || forgottenBytes >= FORGOTTEN_BYTES_PER_COLLECTION) collect();
+  }
   if (message.kind === 'exit') exits++;
 }
 

@@ -1,4 +1,4 @@
-"""The linuxwasm command: build, run, serve, export, bench."""
+"""The linuxwasm command: build, run, serve, export, bench, soak."""
 
 import argparse
 import os
@@ -10,7 +10,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from linuxwasm import bench, browser, copies, kernel, musl, nodejs, oneshot, progress, runner, server, site, system
+from linuxwasm import (bench, browser, copies, kernel, musl, nodejs, oneshot, progress, runner, server, site,
+                       soak, system)
 from linuxwasm.errors import LinuxWasmError
 from linuxwasm.paths import INITRAMFS, KERNEL_WASM, SITE
 
@@ -126,6 +127,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_soak(args: argparse.Namespace) -> int:
+    if args.boots < 0 or args.commands < 0:
+        raise LinuxWasmError("--boots and --commands must not be negative")
+    kernel_image = build_kernel()
+    build_libc()
+    image = build_system()
+    with progress.stage("soaking") as report:
+        result = soak.soak(kernel_image, image, args.boots, args.commands, tick=report)
+    for line in result.lines():
+        print(line)
+    return 0 if result.ok else 1
+
+
 def _port(text: str) -> int:
     try:
         port = int(text)
@@ -188,6 +202,17 @@ def parser() -> argparse.ArgumentParser:
                                     "on this machine, as ratios in one run; also the page in headless "
                                     "Chromium where it is installed. Takes two to three minutes.")
     bench_cmd.set_defaults(func=cmd_bench)
+
+    soak_cmd = commands.add_parser("soak", help="boot and run commands many times, and try the hostile probes",
+                                   description="Boot BOOTS times, run COMMANDS mixed commands in one "
+                                   "machine with every output checked, run each hostile probe (forged "
+                                   "frames, a fork bomb, a full /tmp, memory hogs, a stopped or killed "
+                                   "agent, ...), and report the faults and the host's memory growth. "
+                                   "Exit status 1 if anything failed.")
+    soak_cmd.add_argument("--boots", type=int, default=1000, help="how many boots (default 1000)")
+    soak_cmd.add_argument("--commands", type=int, default=10000,
+                          help="how many commands in one machine (default 10000)")
+    soak_cmd.set_defaults(func=cmd_soak)
     return top
 
 

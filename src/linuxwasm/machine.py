@@ -28,13 +28,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
+from typing import BinaryIO, NoReturn
 
 from linuxwasm import agent, runner
 from linuxwasm.errors import LinuxWasmError
 
 BOOT_TIMEOUT = 60.0
 SHUTDOWN_TIMEOUT = 10.0
+# After a kill: how long a command's end is awaited before the caller gets
+# its CommandTimeout, and then how long the next request waits for it.
+KILL_GRACE = 1.0
+UNFINISHED_TIMEOUT = 30.0
+# Messages read ahead of the caller (each at most a few KiB of output).
+MESSAGES_QUEUED = 256
 # The agent's session gets the channel; the console keeps the kernel log.
 AGENT_CMDLINE = "console=hvc0 linuxwasm.agent"
 
@@ -77,7 +83,11 @@ class CommandTimeout(LinuxWasmError):
 
 
 class Machine:
-    """A Linux system booted under Node; see the module's docstring."""
+    """A Linux system booted under Node; see the module's docstring.
+
+    Threads may share a Machine: its requests (run, read_file, write_file)
+    are served one at a time, in the order they come.
+    """
 
     def __init__(self, kernel: Path | None = None, initramfs: Path | None = None, *,
                  memory_mib: int = 128, verbose: bool = False, cmdline: str = "",
@@ -98,10 +108,14 @@ class Machine:
         self.verbose = verbose
         self.boot_timeout = boot_timeout
         self._process: subprocess.Popen[bytes] | None = None
-        self._messages: queue.Queue[agent.Message | Exception | None] = queue.Queue()
+        # Bounded: a guest that sends faster than the caller takes waits.
+        self._messages: queue.Queue[agent.Message | Exception | None] = queue.Queue(MESSAGES_QUEUED)
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=20)
         self._ids = itertools.count(1)
         self._sending = threading.Lock()
+        self._serving = threading.RLock()
+        self._unfinished: int | None = None  # a command killed that has not ended yet
+        self._failure: str | None = None
 
     # -- life cycle ---------------------------------------------------------
 
@@ -115,9 +129,10 @@ class Machine:
                                          stderr=subprocess.PIPE)
         threading.Thread(target=self._read_messages, daemon=True).start()
         threading.Thread(target=self._read_stderr, daemon=True).start()
-        message = self._next(self.boot_timeout, "boot")
-        if message.kind != "ready":
-            raise MachineError(f"the agent said {message.kind!r} instead of ready")
+        try:
+            self._next(0, self.boot_timeout, "boot", expect=("ready",))
+        except _NoAnswer:
+            self._stop(f"no agent after {self.boot_timeout:g} s of boot")
         return self
 
     def close(self) -> None:
@@ -127,9 +142,10 @@ class Machine:
             return
         try:
             assert process.stdin is not None
-            process.stdin.write(agent.encode("bye", 0, 0))
-            process.stdin.close()
-        except OSError:
+            with self._sending:
+                process.stdin.write(agent.encode("bye", 0, 0))
+                process.stdin.close()
+        except (OSError, ValueError):
             pass
         self._process = None
         try:
@@ -158,68 +174,86 @@ class Machine:
 
         Its stdin is input (bytes, text, or a binary file read to its end
         as the command goes), /dev/null without. on_stdout and on_stderr,
-        if given, get the output as it comes; if one raises, the command
-        is killed and the exception goes on. After timeout seconds the
-        command's process group is killed and CommandTimeout raised; the
-        machine stays usable.
+        if given, get that output as it comes, and it is not kept (the
+        Result has none of it): so output of any size passes in bounded
+        memory. If a callback raises, the command is killed and the
+        exception goes on. After timeout seconds every process the
+        command started is killed (whatever its session) and
+        CommandTimeout raised within about a second; the machine stays
+        usable. A command may have at most 256 processes at once.
         """
-        payload = command.encode()
-        id_ = next(self._ids)
-        feeder = None if input is None else _Feeder(self, id_, _as_file(input))
-        self._send("run", len(payload), *([1] if feeder else []), payload=payload, id_=id_)
-        if feeder:
-            feeder.start()
-        out, err = bytearray(), bytearray()
-        deadline = None if timeout is None else time.monotonic() + timeout
-        try:
-            while True:
-                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-                try:
-                    message = self._next(remaining, f"command {command!r}")
-                except _Timeout:
-                    self._kill(id_, out, err)
-                    raise CommandTimeout(command, timeout or 0, _result(137, out, err)) from None
-                if message.kind in ("out", "err"):
-                    (out if message.kind == "out" else err).extend(message.payload)
-                    callback = on_stdout if message.kind == "out" else on_stderr
-                    if callback:
+        payload = _encoded(command, "command")
+        with self._serving:
+            self._finish_unfinished()
+            id_ = next(self._ids)
+            feeder = None if input is None else _Feeder(self, id_, _as_file(input))
+            self._send("run", len(payload), *([1] if feeder else []), payload=payload, id_=id_)
+            if feeder:
+                feeder.start()
+            out, err = bytearray(), bytearray()
+            sinks = {"out": (out, on_stdout), "err": (err, on_stderr)}
+            deadline = None if timeout is None else time.monotonic() + timeout
+            try:
+                while True:
+                    remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+                    try:
+                        message = self._next(id_, remaining, f"command {command!r}",
+                                             expect=("out", "err", "ack", "exit", "error"))
+                    except _NoAnswer:
+                        self._kill(id_, out, err, on_stdout, on_stderr)
+                        raise CommandTimeout(command, timeout or 0, _result(137, out, err)) from None
+                    if message.kind in sinks:
+                        kept, callback = sinks[message.kind]
+                        if callback is None:
+                            kept += message.payload
+                            continue
                         try:
                             callback(message.payload)
                         except BaseException:
-                            self._kill(id_, out, err)
+                            self._kill(id_, out, err, None, None)
                             raise
-                elif message.kind == "ack" and feeder and message.id == id_:
-                    feeder.credit.release()
-                elif message.kind == "exit":
-                    return _result(message.word, out, err)
-                else:
-                    self._unexpected(message, "run")
-        finally:
-            if feeder:
-                feeder.stop()
+                    elif message.kind == "ack":
+                        if feeder is None:
+                            self._stop("the guest agent acknowledged input that was never sent")
+                        feeder.credit.release()
+                    elif message.kind == "exit":
+                        return _result(message.word, out, err)
+                    else:
+                        raise LinuxWasmError(message.payload.decode(errors="replace"))
+            finally:
+                if feeder:
+                    feeder.stop()
 
-    def write_file(self, path: str, data: bytes | str, mode: int = 0o644) -> None:
-        """Create or replace a guest file (its folder must exist)."""
+    def write_file(self, path: str, data: bytes | str, mode: int = 0o644,
+                   timeout: float | None = None) -> None:
+        """Create or replace a regular guest file (its folder must exist).
+
+        If the guest does not answer within timeout seconds, the machine is
+        stopped and MachineError raised.
+        """
         if isinstance(data, str):
             data = data.encode()
-        payload = path.encode() + b"\0" + data
-        self._send("put", mode, len(payload), payload=payload)
-        message = self._next(None, f"writing {path}")
-        if message.kind != "done":
-            self._unexpected(message, "put")
+        payload = _encoded(path, "path") + b"\0" + data
+        with self._serving:
+            self._finish_unfinished()
+            id_ = self._send("put", mode & 0o7777, len(payload), payload=payload)
+            self._answer(id_, "done", timeout, f"writing {path}")
 
-    def read_text(self, path: str) -> str:
+    def read_text(self, path: str, timeout: float | None = None) -> str:
         """The contents of a regular guest file as text (UTF-8, undecodable bytes replaced)."""
-        return self.read_file(path).decode(errors="replace")
+        return self.read_file(path, timeout).decode(errors="replace")
 
-    def read_file(self, path: str) -> bytes:
-        """The contents of a regular guest file."""
-        payload = path.encode()
-        self._send("get", len(payload), payload=payload)
-        message = self._next(None, f"reading {path}")
-        if message.kind != "data":
-            self._unexpected(message, "get")
-        return message.payload
+    def read_file(self, path: str, timeout: float | None = None) -> bytes:
+        """The contents of a regular guest file.
+
+        If the guest does not answer within timeout seconds, the machine is
+        stopped and MachineError raised.
+        """
+        payload = _encoded(path, "path")
+        with self._serving:
+            self._finish_unfinished()
+            id_ = self._send("get", len(payload), payload=payload)
+            return self._answer(id_, "data", timeout, f"reading {path}").payload
 
     # -- plumbing -----------------------------------------------------------
 
@@ -241,20 +275,40 @@ class Machine:
             raise MachineError(f"the machine stopped: {self._why_stopped()}") from None
         return id_
 
-    def _next(self, timeout: float | None, what: str) -> agent.Message:
+    def _answer(self, id_: int, kind: str, timeout: float | None, what: str) -> agent.Message:
+        """The answer to a file request: a message of kind, or its error raised."""
+        try:
+            message = self._next(id_, timeout, what, expect=(kind, "error"))
+        except _NoAnswer:
+            self._stop(f"no answer after {timeout:g} s {what}")
+        if message.kind == "error":
+            raise LinuxWasmError(message.payload.decode(errors="replace"))
+        return message
+
+    def _next(self, id_: int, timeout: float | None, what: str, expect: tuple[str, ...]) -> agent.Message:
+        """The next message, which must answer request id_ with one of the kinds in expect."""
+        if self._failure:
+            raise MachineError(self._failure)
         try:
             item = self._messages.get(timeout=timeout)
         except queue.Empty:
-            if what == "boot":
-                self.close()
-                raise MachineError(f"no agent after {timeout:g} s of boot") from None
-            raise _Timeout from None
+            raise _NoAnswer from None
         if isinstance(item, agent.Message):
+            if item.id != id_ or item.kind not in expect:
+                self._stop(f"the guest agent sent {item.kind!r} for request {item.id} during {what}")
             return item
-        self._messages.put(item)  # every later call sees the end too
         if isinstance(item, Exception):
-            raise MachineError(f"bad message from the guest agent: {item}")
-        raise MachineError(f"the machine stopped during {what}: {self._why_stopped()}")
+            self._stop(f"bad message from the guest agent: {item}")
+        self._failure = f"the machine stopped during {what}: {self._why_stopped()}"
+        raise MachineError(self._failure)
+
+    def _stop(self, why: str) -> NoReturn:
+        """The machine cannot go on: stop it, and say why from now on."""
+        self._failure = why
+        process = self._process
+        if process is not None:
+            process.kill()
+        raise MachineError(why)
 
     def _why_stopped(self) -> str:
         process = self._process
@@ -269,28 +323,53 @@ class Machine:
         status = process.returncode if process else "?"
         return f"exit status {status}" + (f" ({self._stderr_tail[-1]})" if self._stderr_tail else "")
 
-    def _kill(self, id_: int, out: bytearray, err: bytearray) -> None:
-        """Kill the running command's process group; the rest of its output goes to out and err."""
-        self._send("kill", 9, id_=id_)
-        while True:
-            message = self._next(SHUTDOWN_TIMEOUT, "kill")
-            if message.kind == "out":
-                out += message.payload
-            elif message.kind == "err":
-                err += message.payload
-            elif message.kind == "exit" and message.id == id_:
-                return
+    def _kill(self, id_: int, out: bytearray, err: bytearray,
+              on_stdout: Output | None, on_stderr: Output | None) -> None:
+        """Kill everything the running command started, taking what output comes meanwhile.
 
-    def _unexpected(self, message: agent.Message, request: str) -> None:
-        if message.kind == "error":
-            raise LinuxWasmError(message.payload.decode(errors="replace"))
-        raise MachineError(f"unexpected {message.kind!r} from the guest agent after {request}")
+        If it has not ended within KILL_GRACE, the next request waits for
+        its end (_finish_unfinished) instead.
+        """
+        self._send("kill", 9, id_=id_)
+        deadline = time.monotonic() + KILL_GRACE
+        while True:
+            try:
+                message = self._next(id_, max(0.0, deadline - time.monotonic()), "kill",
+                                     expect=("out", "err", "ack", "exit"))
+            except _NoAnswer:
+                self._unfinished = id_
+                return
+            if message.kind == "exit":
+                return
+            if message.kind in ("out", "err"):
+                callback = on_stdout if message.kind == "out" else on_stderr
+                if callback is None:
+                    (out if message.kind == "out" else err).extend(message.payload)
+                else:
+                    callback(message.payload)
+
+    def _finish_unfinished(self) -> None:
+        """Wait for the end of a command killed earlier (its output dropped)."""
+        id_, self._unfinished = self._unfinished, None
+        if id_ is None:
+            return
+        deadline = time.monotonic() + UNFINISHED_TIMEOUT
+        while True:
+            try:
+                message = self._next(id_, max(0.0, deadline - time.monotonic()), "kill",
+                                     expect=("out", "err", "ack", "exit"))
+            except _NoAnswer:
+                self._stop(f"the guest agent did not end a killed command in {UNFINISHED_TIMEOUT:g} s "
+                           "(is it stopped?): the machine was stopped")
+            if message.kind == "exit":
+                return
 
     def _read_messages(self) -> None:
         process = self._require()
         assert process.stdout is not None
+        max_data = self.options.memory_mib << 20
         try:
-            while (message := agent.read_message(process.stdout)) is not None:
+            while (message := agent.read_message(process.stdout, max_data)) is not None:
                 self._messages.put(message)
         except agent.ProtocolError as e:
             self._messages.put(e)
@@ -307,8 +386,8 @@ class Machine:
             self._stderr_tail.append(line.decode(errors="replace").rstrip())
 
 
-class _Timeout(Exception):
-    pass
+class _NoAnswer(Exception):
+    """No message came in time (never leaves this module)."""
 
 
 class _Feeder(threading.Thread):
@@ -355,6 +434,13 @@ def _read_some(source: BinaryIO, size: int) -> bytes:
         return os.read(source.fileno(), size)
     except (AttributeError, io.UnsupportedOperation):
         return source.read(size)
+
+
+def _encoded(text: str, what: str) -> bytes:
+    """text as the agent takes it: UTF-8, with no NUL (which would cut it short)."""
+    if "\0" in text:
+        raise ValueError(f"a {what} cannot contain a NUL byte")
+    return text.encode()
 
 
 def _result(code: int, out: bytearray, err: bytearray) -> Result:

@@ -17,6 +17,7 @@ are slow, or that connect and send nothing, cannot hold it.
 import asyncio
 import gzip
 import hashlib
+import os
 import re
 import socket
 import sys
@@ -230,16 +231,21 @@ class SiteServer:
 
     def serve_forever(self) -> None:
         """Answer until shutdown(), or Ctrl-C: that raises KeyboardInterrupt
-        here, once every connection is closed."""
-        self.runner.run(self.serve())
+        here, once every connection is closed. The event loop ends with it,
+        on this thread (another thread may have an event loop running)."""
+        try:
+            self.runner.run(self.serve())
+        finally:
+            self.runner.close()
 
     def shutdown(self) -> None:
         """Make serve_forever(), running on another thread, return."""
         self.loop.call_soon_threadsafe(self.stopping.set)
 
     def close(self) -> None:
-        """Close the event loop and the listening socket, serve_forever() done."""
-        self.runner.close()
+        """Close the listening socket (and the event loop, if it never served)."""
+        if not self.loop.is_closed():
+            self.loop.close()
         self.listener.close()
 
     async def serve(self) -> None:
@@ -420,7 +426,9 @@ def open_server(root: Path, host: str = "127.0.0.1", port: int = 8000, verbose: 
     try:
         listener = socket.create_server((host, port), family=family, backlog=BACKLOG)
     except OSError as e:
-        raise LinuxWasmError(f"cannot listen on {host}:{port}: {e.strerror}") from None
+        # create_server() adds the address to strerror: the errno's own words only.
+        why = os.strerror(e.errno) if e.errno else str(e)
+        raise LinuxWasmError(f"cannot listen on {host}:{port}: {why}") from None
     listener.setblocking(False)
     return SiteServer(root, listener, verbose)
 

@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The host's terminals, as hvc devices: hvc0 is the user's terminal, hvc1
- * the channel over which the host's guest agent takes commands and files
- * (the linuxwasm Python API), hvc2 a terminal for the kernel log alone
- * ("console=hvc2"), which a host can show apart from the user's (the
- * browser page does). Output is synchronous; input is announced with an
+ * The host's terminals, as hvc devices: hvc0 is the user's terminal, hvc2
+ * a terminal for the kernel log alone ("console=hvc2"), which a host can
+ * show apart from the user's (the browser page does). The host's third
+ * stream, its agent's channel, is no terminal (agent.c). Output is synchronous; input is announced with an
  * interrupt line per terminal, and a new window size of the host's
  * terminal with IRQ_RESIZE (the tty layer then sends SIGWINCH).
  */
@@ -73,15 +72,11 @@ static irqreturn_t hvc_wasm_resize_interrupt(int irq, void *dev_id)
 
 static int __init hvc_wasm_init(void)
 {
-	struct hvc_struct *agent, *log;
+	struct hvc_struct *log;
 
 	hvc_wasm_console = hvc_alloc(0, IRQ_CONSOLE, &hvc_wasm_ops, 256);
 	if (IS_ERR(hvc_wasm_console))
 		return PTR_ERR(hvc_wasm_console);
-	/* The agent's data is bulk: a larger output buffer per write. */
-	agent = hvc_alloc(1, IRQ_AGENT, &hvc_wasm_ops, 4096);
-	if (IS_ERR(agent))
-		return PTR_ERR(agent);
 	/* A tty too, so that /dev/console opens when it is hvc2. */
 	log = hvc_alloc(2, IRQ_LOG, &hvc_wasm_ops, 256);
 	if (IS_ERR(log))

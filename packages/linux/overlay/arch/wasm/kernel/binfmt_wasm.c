@@ -140,8 +140,9 @@ static int load_wasm_binary(struct linux_binprm *bprm)
 
 	/* From here on, user memory is the new program's. */
 	sp = wasm_host_exec_commit();
-	wasm_user_memory_init(current->mm);
-	ret = transfer_args_to_stack(bprm, &sp);
+	ret = wasm_user_memory_init(current->mm);
+	if (!ret)
+		ret = transfer_args_to_stack(bprm, &sp);
 	if (!ret)
 		ret = create_wasm_tables(bprm, &sp);
 	if (ret)

@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* Power off, restart and halt all end the machine on the host. */
+/*
+ * Power off, restart and halt all end the machine on the host, which is
+ * told which it was: a restart's command (reboot(2)'s RESTART2) is the
+ * reason, for init to name one (system/init.c).
+ */
 #include <linux/init.h>
 #include <linux/pm.h>
 #include <linux/reboot.h>
@@ -8,22 +12,22 @@
 void machine_power_off(void)
 {
 	do_kernel_power_off();
-	wasm_host_halt(0, "power off");
+	wasm_host_halt(0, "the guest powered off");
 }
 
 void machine_halt(void)
 {
-	wasm_host_halt(0, "halt");
+	wasm_host_halt(0, "the guest halted");
 }
 
 void machine_restart(char *cmd)
 {
-	wasm_host_halt(0, "restart");
+	wasm_host_halt(0, cmd && *cmd ? cmd : "the guest rebooted");
 }
 
 static void wasm_power_off(void)
 {
-	wasm_host_halt(0, "power off");
+	wasm_host_halt(0, "the guest powered off");
 }
 
 /* Without a power-off handler, reboot(POWER_OFF) would only halt. */

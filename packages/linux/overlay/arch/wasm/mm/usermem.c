@@ -3,9 +3,18 @@
  * The layout of user memory. Each process has a Wasm memory of its own,
  * which the kernel cannot address but lays out: brk grows up from the end
  * of the program's initial memory, anonymous and private file mappings are
- * placed down from the memory's maximum size, and the host grows the
- * memory when a mapping or brk needs more of it. So mmap, munmap and brk
- * work as programs expect, and the kernel knows what each process uses.
+ * placed in the lowest gap that fits above brk and some room for it, and
+ * the host grows the memory when a mapping or brk needs more of it. So
+ * mmap, munmap and brk work as programs expect, and the kernel knows what
+ * each process uses.
+ *
+ * A Wasm memory never shrinks, and its program can touch every byte of it
+ * (there is no protection), so all of it costs the host memory until the
+ * process ends. So it counts against the machine's memory: for each page
+ * the memory has, the kernel holds one of its own, unused, until the
+ * process ends (wasm_reserve). A process that would go over gets ENOMEM,
+ * or the OOM killer picks one, as on Linux; the lowest-gap placement keeps
+ * the memory no larger than its mappings need.
  *
  * There is no protection: mprotect() succeeds without effect, and a
  * MAP_SHARED file mapping cannot be shared with the file. A read-only one
@@ -32,37 +41,81 @@ static void wasm_account(struct mm_struct *mm);
 int init_new_context(struct task_struct *tsk, struct mm_struct *mm)
 {
 	INIT_LIST_HEAD(&mm->context.regions);
+	INIT_LIST_HEAD(&mm->context.reserve);
 	mm->context.end_brk = 0;
-	mm->context.used_low = ULONG_MAX;
+	mm->context.reached = 0;
+	mm->context.reserved = 0;
 	mm->context.args = NULL;
 	mm->context.args_size = 0;
 	return 0;
 }
 
-void destroy_context(struct mm_struct *mm)
+/* The address space is gone: so are its user memory and its mappings. */
+void arch_exit_mmap(struct mm_struct *mm)
 {
 	struct wasm_region *region, *next;
-
-	/* check_mm(), right after this, wants the counters back at zero. */
-	atomic_long_set(&mm->rss_stat.count[MM_ANONPAGES], 0);
+	struct page *page, *next_page;
 
 	list_for_each_entry_safe(region, next, &mm->context.regions, node)
 		kfree(region);
+	INIT_LIST_HEAD(&mm->context.regions);
+	list_for_each_entry_safe(page, next_page, &mm->context.reserve, lru)
+		__free_pages(page, page_private(page));
+	INIT_LIST_HEAD(&mm->context.reserve);
+	mm->context.reserved = mm->context.reached = 0;
+	atomic_long_set(&mm->rss_stat.count[MM_ANONPAGES], 0);
+}
+
+void destroy_context(struct mm_struct *mm)
+{
+	/* An mm that never ran exit_mmap() (a failed fork or exec). */
+	arch_exit_mmap(mm);
 	kfree(mm->context.args);
 }
 
 /*
- * exec: brk starts where the new program's initial memory ends. A memory
- * the host recycled holds an earlier program's data above that: then
- * every mapping is cleared, as brk always is.
+ * Hold kernel pages for the user memory's first bytes: as large blocks as
+ * come easily, order 0 as the last resort (which may wake the OOM killer).
  */
-void wasm_user_memory_init(struct mm_struct *mm)
+static int wasm_reserve(struct mm_struct *mm, unsigned long bytes)
 {
-	mm->start_brk = mm->brk = wasm_host_user_grow(0);
+	unsigned long want = PAGE_ALIGN(bytes) >> PAGE_SHIFT;
+
+	while (mm->context.reserved < want) {
+		unsigned int order = min_t(unsigned int, MAX_ORDER - 1,
+					   ilog2(want - mm->context.reserved));
+		struct page *page;
+
+		for (;; order--) {
+			gfp_t gfp = GFP_HIGHUSER | __GFP_NOWARN;
+
+			page = alloc_pages(order ? gfp | __GFP_NORETRY : gfp, order);
+			if (page || !order)
+				break;
+		}
+		if (!page)
+			return -ENOMEM;
+		set_page_private(page, order);
+		list_add(&page->lru, &mm->context.reserve);
+		mm->context.reserved += 1UL << order;
+		/* So that the OOM killer sees what this process takes as it takes it. */
+		atomic_long_set(&mm->rss_stat.count[MM_ANONPAGES], mm->context.reserved);
+	}
+	return 0;
+}
+
+/*
+ * exec: brk starts where the new program's memory ends. A memory the host
+ * recycled may be larger than the program's initial size, and what lies
+ * above that holds an earlier program's data: wasm_map() clears what it
+ * maps below mm->context.reached, as brk always clears.
+ */
+int wasm_user_memory_init(struct mm_struct *mm)
+{
+	mm->start_brk = mm->brk = mm->context.reached = wasm_host_user_grow(0);
 	mm->context.end_brk = wasm_host_user_max();
-	if (wasm_host_user_recycled())
-		mm->context.used_low = mm->start_brk;
 	wasm_account(mm);
+	return wasm_reserve(mm, mm->context.reached);
 }
 
 /*
@@ -82,16 +135,30 @@ static void wasm_account(struct mm_struct *mm)
 		pages += (region->end - region->start) >> PAGE_SHIFT;
 	/*
 	 * Set, not added (add_mm_counter() calls a tracepoint of MMU code).
-	 * Only the mm's owner changes its layout, under the mmap lock.
+	 * Only the mm's owner changes its layout, under the mmap lock. What
+	 * is resident is what the kernel holds for the host's memory, the
+	 * whole memory (wasm_reserve), which is also what the OOM killer
+	 * weighs.
 	 */
-	atomic_long_set(&mm->rss_stat.count[MM_ANONPAGES], pages);
+	atomic_long_set(&mm->rss_stat.count[MM_ANONPAGES], mm->context.reserved);
 	WRITE_ONCE(mm->total_vm, pages);
 }
 
-/* Make addresses below end usable; the new part reads as zeros. */
+/*
+ * Make addresses below end usable, reserving kernel pages for them first;
+ * the new part reads as zeros.
+ */
 static int wasm_user_memory_reach(struct mm_struct *mm, unsigned long end)
 {
-	return wasm_host_user_grow(end) >= end ? 0 : -ENOMEM;
+	unsigned long size;
+
+	if (end <= mm->context.reached)
+		return 0;
+	if (wasm_reserve(mm, round_up(end, WASM_PAGE_SIZE)))
+		return -ENOMEM;
+	size = wasm_host_user_grow(end);
+	mm->context.reached = max(mm->context.reached, size);
+	return size >= end ? 0 : -ENOMEM;
 }
 
 /* The lowest mapped address: brk may not grow past it. */
@@ -128,47 +195,55 @@ out:
 }
 
 /*
- * The highest gap of len bytes above brk, or 0. *above is where the new
- * region goes in the list: before the region above the gap (or last).
+ * How far brk may grow past a mapping placed above it: programs that take
+ * memory from both (sbrk and malloc's mmap) get some room, and what asks
+ * for more gets ENOMEM from brk (musl's malloc then maps). Only a process
+ * that maps at all pays for the room, and only as host memory.
+ */
+#define WASM_BRK_ROOM	(1UL << 20)
+
+/*
+ * The lowest gap of len bytes above brk's room, or 0. *above is where the
+ * new region goes in the list: before the region above the gap (or last).
  */
 static unsigned long wasm_find_gap(struct mm_struct *mm, unsigned long len,
 				   struct list_head **above)
 {
-	unsigned long top = mm->context.end_brk & PAGE_MASK;
-	unsigned long floor = PAGE_ALIGN(mm->brk);
+	unsigned long start = PAGE_ALIGN(mm->brk) + WASM_BRK_ROOM;
 	struct wasm_region *region;
 
-	*above = &mm->context.regions;
-	list_for_each_entry_reverse(region, &mm->context.regions, node) {
-		if (top - region->end >= len)
-			return top - len;
-		top = region->start;
-		*above = &region->node;
+	list_for_each_entry(region, &mm->context.regions, node) {
+		if (region->start >= start + len) {
+			*above = &region->node;
+			return start;
+		}
+		start = max(start, region->end);
 	}
-	return top >= floor + len ? top - len : 0;
+	*above = &mm->context.regions;
+	return start + len <= (mm->context.end_brk & PAGE_MASK) ? start : 0;
 }
 
 static unsigned long wasm_map(struct mm_struct *mm, unsigned long len)
 {
 	struct wasm_region *region;
 	struct list_head *above;
-	unsigned long start;
+	unsigned long start, old;
 
 	region = kmalloc(sizeof(*region), GFP_KERNEL);
 	if (!region)
 		return -ENOMEM;
 	start = wasm_find_gap(mm, len, &above);
+	old = mm->context.reached;
 	if (!start || wasm_user_memory_reach(mm, start + len)) {
 		kfree(region);
 		return -ENOMEM;
 	}
-	/* Only memory that was mapped before can hold old contents. */
-	if (start + len > mm->context.used_low &&
-	    clear_user((void __user *)start, len)) {
+	/* Memory the host grew just now is zero; older memory may not be. */
+	if (start < old &&
+	    clear_user((void __user *)start, min(start + len, old) - start)) {
 		kfree(region);
 		return -EFAULT;
 	}
-	mm->context.used_low = min(mm->context.used_low, start);
 	region->start = start;
 	region->end = start + len;
 	list_add_tail(&region->node, above);

@@ -32,8 +32,8 @@ void wasm_host_idle(unsigned int *pending) __host_import(idle);
 
 /*
  * The host's terminals: 0 is the console, 1 the channel of the host's
- * guest agent. Output is synchronous; input arrives as IRQ_CONSOLE or
- * IRQ_AGENT.
+ * guest agent (drivers/agent.c), 2 the kernel log's. Output is
+ * synchronous; input arrives as IRQ_CONSOLE, IRQ_AGENT or IRQ_LOG.
  */
 void wasm_host_console_write(unsigned int vtermno, const char *buf, unsigned int len) __host_import(console_write);
 unsigned int wasm_host_console_read(unsigned int vtermno, char *buf, unsigned int len) __host_import(console_read);
@@ -97,10 +97,9 @@ unsigned int wasm_host_backtrace(char *buf, unsigned int size) __host_import(bac
  * past the point of no return, make that memory the task's user memory;
  * returns the program's initial stack pointer. exec_start: the program
  * starts with this stack pointer on the next return to user space.
- * user_grow: make user memory reach at least size bytes; returns size, or
- * the program's initial size if larger, or less if it cannot grow.
- * user_max: the most it can grow to. user_recycled: whether the memory
- * held another program before, whose data may lie above the initial size.
+ * user_grow: make user memory reach at least size bytes; returns its size
+ * then (less than size if it cannot grow). user_max: the most it can grow
+ * to.
  * user_sp: the program's stack pointer now. user_call: call a signal
  * handler fn(sig, info, uc) in the program, on the stack sp.
  * user_clone: the child shares the caller's program and memory and starts
@@ -118,7 +117,6 @@ unsigned long wasm_host_user_sp(void) __host_import(user_sp);
 void wasm_host_user_call(unsigned long fn, int sig, void __user *info, void __user *uc,
 			 unsigned long sp) __host_import(user_call);
 unsigned long wasm_host_user_max(void) __host_import(user_max);
-int wasm_host_user_recycled(void) __host_import(user_recycled);
 void wasm_host_user_clone(struct task_struct *child, unsigned long sp) __host_import(user_clone);
 void __noreturn wasm_host_user_restart(void) __host_import(user_restart);
 

@@ -8,7 +8,7 @@
  */
 #define IRQ_TIMER	1
 #define IRQ_CONSOLE	2
-#define IRQ_AGENT	3	/* input on the agent channel, /dev/hvc1 */
+#define IRQ_AGENT	3	/* input on the agent channel, /dev/agent */
 #define IRQ_RESIZE	4	/* the console's window size changed */
 #define IRQ_LOG		5	/* input on the kernel log terminal, /dev/hvc2 */
 #define NR_IRQS		32

@@ -10,14 +10,43 @@ int init_new_context(struct task_struct *tsk, struct mm_struct *mm);
 void destroy_context(struct mm_struct *mm);
 #define destroy_context destroy_context
 
-/* Called by exec once the new program's memory is the task's. */
-void wasm_user_memory_init(struct mm_struct *mm);
+/* Called by exec once the new program's memory is the task's; 0 or -ENOMEM. */
+int wasm_user_memory_init(struct mm_struct *mm);
 
 /* Another process's memory (mm/remote.c). */
 void wasm_keep_args(struct mm_struct *mm);
 int wasm_access_remote_vm(struct mm_struct *mm, unsigned long addr, void *buf,
 			  int len, unsigned int gup_flags);
 
-#include <asm-generic/nommu_context.h>
+/*
+ * The generic NOMMU hooks (asm-generic/nommu_context.h), but for
+ * arch_exit_mmap(): when the address space goes, the kernel pages held
+ * for its user memory go too (mm/usermem.c; kernel patch 0012 calls it
+ * on NOMMU). The mm itself may outlive that for long: the OOM killer
+ * holds its victim's until the victim is reaped.
+ */
+static inline int arch_dup_mmap(struct mm_struct *oldmm, struct mm_struct *mm)
+{
+	return 0;
+}
+
+void arch_exit_mmap(struct mm_struct *mm);
+
+static inline void arch_unmap(struct mm_struct *mm, unsigned long start, unsigned long end)
+{
+}
+
+static inline bool arch_vma_access_permitted(struct vm_area_struct *vma, bool write,
+					     bool execute, bool foreign)
+{
+	return true;
+}
+
+static inline void switch_mm(struct mm_struct *prev, struct mm_struct *next,
+			     struct task_struct *tsk)
+{
+}
+
+#include <asm-generic/mmu_context.h>
 
 #endif
