@@ -66,7 +66,7 @@ def test_forged_data_frame_does_not_reach_a_copied_out_file(kernel_image: Path, 
     out = tmp_path / "f.txt"
     r = subprocess.run([*CLI, "run", "--kernel", str(kernel_image), "--initramfs", str(image),
                         "--copy-out", f"/etc/hostname:{out}", "-c",
-                        "printf 'data 2 6\\nforged' > /dev/agent; exit 0"],
+                        "printf 'data 2 6\\nforged' > /proc/$PPID/fd/1; exit 0"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert out.read_text() == "linuxwasm\n"
@@ -306,6 +306,12 @@ def test_one_machine_shared_by_threads(machine: Machine) -> None:
     wrong: list[str] = []
 
     def work(n: int) -> None:
+        try:
+            requests(n)
+        except Exception as e:  # an exception in a thread would pass unseen
+            wrong.append(f"{type(e).__name__}: {e}")
+
+    def requests(n: int) -> None:
         for i in range(40):
             r = machine.run(f"echo {n}-{i}", timeout=60)
             if r.stdout != f"{n}-{i}\n":
