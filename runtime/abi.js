@@ -93,7 +93,7 @@ export function readCString(memory, address) {
  * @property {(vterm: number, bytes: Uint8Array) => void} writeConsole
  * @property {() => void} idle                the CPU has nothing to run: the platform may use the time
  * @property {WebAssembly.Instance|null} kernel  this thread's kernel instance, once created
- * @property {Map<string, CompiledProgram>} modules  compiled programs by fingerprint and by file key, shared by the machine
+ * @property {import('./program-cache.js').ProgramCache} modules  compiled programs by fingerprint and by file key, shared by the machine
  * @property {import('./memories.js').ProgramMemories} memories  the user programs' memories on this thread
  * @property {TaskState} task                 the task running now
  */
@@ -104,7 +104,8 @@ export function readCString(memory, address) {
  * @property {number} id                 its task_struct address (0 for the boot task on a thread of its own)
  * @property {boolean} boot              the boot task, which becomes the idle task
  * @property {UserProgram|null} user     its user program: its memory is what copy_*_user see
- * @property {UserProgram|null} pending  a program loaded by exec, until the exec commits to it
+ * @property {CompiledProgram|null} loaded  the program an exec loads, until it is instantiated
+ * @property {UserProgram|null} pending  a program instantiated by exec, until the exec commits to it
  * @property {{bytes: Uint8Array, length: number}|null} image  a program arriving from exec_chunk
  * @property {number} kernelTop         the kernel's stack pointer while the task is in user space
  * @property {{kernel: number, user: number}[]} kernelStacks  the kernel's and the program's stack
@@ -124,7 +125,7 @@ export function readCString(memory, address) {
  */
 export function newTaskState(id, { boot = false, clone = null } = {}) {
   return {
-    id, boot, user: null, pending: null, image: null, kernelTop: 0, kernelStacks: [],
+    id, boot, user: null, loaded: null, pending: null, image: null, kernelTop: 0, kernelStacks: [],
     next: clone ? { clone } : null, pieces: null, unwinding: null, thrown: null,
   };
 }
@@ -133,6 +134,7 @@ export function newTaskState(id, { boot = false, clone = null } = {}) {
  * @typedef {object} CompiledProgram
  * @property {WebAssembly.Module} module
  * @property {{min: number, max: number, shared: boolean}|null} limits  of its memory import
+ * @property {number} size  its bytes
  */
 
 /**
@@ -206,11 +208,21 @@ function kernelImports(ctx, handlers) {
   }
 
   /**
+   * The program an exec loads, until exec_instantiate: the size of its
+   * initial memory in pages, or -ENOEXEC.
+   * @param {CompiledProgram} program
+   */
+  function takeProgram(program) {
+    if (abiProblem(program.module, program.limits)) return -ENOEXEC;
+    ctx.task.loaded = program;
+    return program.limits.min;
+  }
+
+  /**
    * A new instance of a program for exec, in a memory of its own: 0 or -ENOEXEC.
    * @param {CompiledProgram} program
    */
   function instantiateProgram({ module, limits }) {
-    if (abiProblem(module, limits)) return -ENOEXEC;
     dropPending();
     const memory = ctx.memories.take(limits);
     try {
@@ -274,7 +286,7 @@ function kernelImports(ctx, handlers) {
     },
     exec_cached(keyAddress) {
       const program = ctx.modules.get(`file:${readCString(ctx.memory, keyAddress)}`);
-      return program ? instantiateProgram(program) : -ENOENT;
+      return program ? takeProgram(program) : -ENOENT;
     },
     exec_begin(size) {
       ctx.task.image = { bytes: new Uint8Array(size), length: 0 };
@@ -293,16 +305,22 @@ function kernelImports(ctx, handlers) {
         const key = fingerprint(bytes);
         let program = ctx.modules.get(key);
         if (!program) {
-          const module = new WebAssembly.Module(withPreemptionPoints(bytes));
-          if (codeProblem(bytes)) return -ENOEXEC;
-          program = { module, limits: memoryImport(bytes) };
+          const rewritten = withPreemptionPoints(bytes);
+          const module = new WebAssembly.Module(rewritten);
+          if (codeProblem(rewritten)) return -ENOEXEC;
+          program = { module, limits: memoryImport(bytes), size: bytes.length };
           remember(key, program);
         }
         remember(fileKey, program);
-        return instantiateProgram(program);
+        return takeProgram(program);
       } catch {
         return -ENOEXEC;
       }
+    },
+    exec_instantiate() {
+      const program = ctx.task.loaded;
+      ctx.task.loaded = null;
+      return program ? instantiateProgram(program) : -ENOEXEC;
     },
     exec_commit() {
       if (ctx.task.user) ctx.memories.release(ctx.task.user.memory);

@@ -7,6 +7,7 @@
 import { IRQ_AGENT, IRQ_CONSOLE, IRQ_RESIZE, IRQ_TIMER, VT_AGENT, VT_CONSOLE } from './abi.js';
 import { createInputRing, writeInput } from './console-input.js';
 import { FORGOTTEN_BYTES_PER_COLLECTION } from './memories.js';
+import { ProgramCache } from './program-cache.js';
 import { PREEMPT_FLAG } from './preempt.js';
 import { WASM_PAGE } from './user-abi.js';
 
@@ -92,7 +93,7 @@ export class Machine {
     /** @type {Map<number, object>} user programs of clone children not started yet */
     this.clones = new Map();
     /** @type {Map<string, object>} every program compiled so far, by fingerprint and file key (abi.js) */
-    this.modules = new Map();
+    this.modules = new ProgramCache();
     /** @type {Map<HostThread, Map<number, Int32Array>>} the preemption flag of each thread's program memories, by id (memories.js) */
     this.memories = new Map();
     this.forgotten = 0;
@@ -160,7 +161,7 @@ export class Machine {
       task,
       initrd: task === 0 ? this.options.initrd : null,
       user: this.clones.get(task) ?? null,
-      modules: this.modules,
+      modules: this.modules.entries,
     };
     this.clones.delete(task);
     const thread = this.pool.pop() ?? this.createThread();

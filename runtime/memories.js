@@ -56,7 +56,8 @@ export class ProgramMemories {
       if (pages < min) memory.grow(min - pages);
       const entry = this.known.get(memory);
       entry.zero ??= new WebAssembly.Instance(zeroModule, { env: { memory } }).exports.zero;
-      entry.zero(min * WASM_PAGE);
+      // Only what the last program could have written: grown pages are zero.
+      entry.zero(Math.min(min, pages) * WASM_PAGE);
       entry.users = 1;
       return memory;
     }

@@ -6,6 +6,7 @@
 import { TaskExit, instantiateKernel, newTaskState } from './abi.js';
 import { runCoroutines } from './coroutines.js';
 import { ProgramMemories } from './memories.js';
+import { ProgramCache } from './program-cache.js';
 import { cloneProgram, liveTask } from './task.js';
 
 /**
@@ -26,7 +27,7 @@ import { cloneProgram, liveTask } from './task.js';
  * @property {number} task              task_struct address; 0 for the boot thread
  * @property {Uint8Array|null} initrd   boot thread only
  * @property {object|null} user         a clone child's user program (task.js cloneProgram)
- * @property {Map<string, object>} modules  programs compiled so far (abi.js CompiledProgram)
+ * @property {Map<string, object>} modules  programs compiled so far (abi.js CompiledProgram), by key
  */
 
 /**
@@ -56,7 +57,7 @@ export function prepareThread(machine, post, writeConsole, idle = () => {}) {
     inputs: machine.inputs,
     windowSize: machine.windowSize,
     initrd: null,
-    modules: new Map(),
+    modules: new ProgramCache(),
     post,
     writeConsole,
     idle,
@@ -92,7 +93,7 @@ export function prepareThread(machine, post, writeConsole, idle = () => {}) {
  */
 export function runTask(ctx, start) {
   ctx.initrd = start.initrd;
-  ctx.modules = start.modules;
+  ctx.modules = new ProgramCache(start.modules);
   if (ctx.coroutines) {
     runCoroutines(ctx);
     return;

@@ -92,6 +92,9 @@ export function abiProblem(module, memory) {
   const imports = WebAssembly.Module.imports(module).map((i) => `${i.module}.${i.name}`);
   const exports = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
   if (!memory || !memory.shared) return 'no shared env.memory import';
+  if (WebAssembly.Module.imports(module).filter((i) => i.kind === 'memory').length !== 1) {
+    return 'more than one memory import';
+  }
   const unknown = imports.filter((name) => name !== 'env.memory' && name !== 'linux.syscall');
   if (unknown.length) return `unknown imports ${unknown.join(', ')}`;
   for (const name of ['_start', '__stack_pointer', '__indirect_function_table']) {

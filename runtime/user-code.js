@@ -8,15 +8,25 @@
 //
 // Reading every instruction of busybox costs tens of milliseconds, too
 // much for each boot. But memory.grow is the byte 0x40 then a memory
-// index of 0 (0x00, or 0x80... 0x00 if padded), and table.grow is 0xfc
-// then 15: only the function bodies where such bytes occur are read
-// instruction by instruction (about 50 of busybox's 3,000), to see whether
-// they are that instruction or parts of others. An instruction the reader
-// does not know, in such a body, is refused too: what cannot be read
-// cannot be vouched for.
+// index, which is 0 (0x00, or 0x80... 0x00 if padded) since a program has
+// exactly one memory (user-abi.js), and table.grow is 0xfc then 15 (as a
+// LEB128, maybe padded): only the function bodies where such bytes occur
+// are read instruction by instruction (about 50 of busybox's 3,000), to
+// see whether they are that instruction or parts of others. In such a
+// body, an instruction or a type the reader does not know is refused too:
+// what cannot be read cannot be vouched for. The types of the module may
+// be function types of numbers and plain references only (no garbage
+// collected structs or arrays: their allocations would be host memory
+// too), and its tables hold at most MAX_TABLE entries to begin with.
 
+const TYPE_SECTION = 1;
+const TABLE_SECTION = 4;
 const MEMORY_SECTION = 5;
 const CODE_SECTION = 10;
+const MAX_TABLE = 1 << 20;
+
+/** i32, i64, f32, f64, v128, funcref, externref: types of one byte. */
+const simpleType = (byte) => (byte >= 0x7b && byte <= 0x7f) || byte === 0x70 || byte === 0x6f;
 
 /** A cursor over a module's bytes. */
 class Cursor {
@@ -28,11 +38,12 @@ class Cursor {
 
   u32() {
     let result = 0;
-    for (let shift = 0; ; shift += 7) {
+    for (let shift = 0; shift < 35; shift += 7) {
       const byte = this.b[this.at++];
       result += (byte & 0x7f) * 2 ** shift;
-      if (byte < 0x80) return result;
+      if (!(byte >= 0x80)) return result;
     }
+    return result;
   }
 
   /** Skip a LEB128 number, signed or not. */
@@ -40,11 +51,13 @@ class Cursor {
     while (this.b[this.at++] & 0x80);
   }
 
-  /** A block type: empty, a value type, or a type index (s33); also a heap type. */
+  /** A block type: empty, a value type, or a type index (s33); false for types not known here. */
   blockType() {
     const first = this.b[this.at];
-    if (first === 0x40 || (first >= 0x6f && first <= 0x7f)) this.at++;
-    else this.leb();
+    if (first === 0x40 || simpleType(first)) this.at++;
+    else if (first < 0x40) this.leb(); // a type index: not a negative s33
+    else return false;
+    return true;
   }
 
   /** A memory argument: alignment (with a memory index if bit 6 says so) and offset. */
@@ -63,9 +76,33 @@ function growCandidates(bytes, from, to) {
     if (bytes[j] === 0x00) found.push(i);
   }
   for (let i = bytes.indexOf(0xfc, from); i >= 0 && i < to; i = bytes.indexOf(0xfc, i + 1)) {
-    if (bytes[i + 1] === 15) found.push(i);
+    if ((bytes[i + 1] & 0x7f) === 15 && new Cursor(bytes, i + 1).u32() === 15) found.push(i);
   }
   return found.sort((x, y) => x - y);
+}
+
+/** Whether the type section (from c.at to end) has function types of simple types only. */
+function simpleTypes(c, end) {
+  for (let count = c.u32(); count > 0; count--) {
+    if (c.b[c.at++] !== 0x60) return false;
+    for (let lists = 0; lists < 2; lists++) {
+      for (let n = c.u32(); n > 0; n--) {
+        if (!simpleType(c.b[c.at++])) return false;
+      }
+    }
+  }
+  return c.at === end;
+}
+
+/** Whether every table of the table section (from c.at) starts small. */
+function smallTables(c) {
+  for (let count = c.u32(); count > 0; count--) {
+    if (!simpleType(c.b[c.at++])) return false;
+    const flags = c.u32();
+    if (c.u32() > MAX_TABLE) return false;
+    if (flags & 1) c.u32();
+  }
+  return true;
 }
 
 /**
@@ -75,17 +112,21 @@ function growCandidates(bytes, from, to) {
 function bodyProblem(c, end) {
   while (c.at < end) {
     const op = c.b[c.at++];
-    if (op === 0x02 || op === 0x03 || op === 0x04 || op === 0x06 || op === 0xd0) c.blockType();
-    else if ((op >= 0x07 && op <= 0x09) || op === 0x0c || op === 0x0d || op === 0x10 || op === 0x12
+    if (op === 0x02 || op === 0x03 || op === 0x04 || op === 0x06 || op === 0xd0) {
+      if (!c.blockType()) return 'a type not known here';
+    } else if ((op >= 0x07 && op <= 0x09) || op === 0x0c || op === 0x0d || op === 0x10 || op === 0x12
       || op === 0x14 || op === 0x15 || op === 0x18 || (op >= 0x20 && op <= 0x26) || op === 0x3f
       || op === 0x41 || op === 0x42 || op === 0xd2 || op === 0xd5 || op === 0xd6) c.leb();
     else if (op === 0x0e) {
-      for (let n = c.u32() + 1; n > 0; n--) c.leb();
+      for (let n = c.u32() + 1; n > 0 && c.at < end; n--) c.leb();
     } else if (op === 0x11 || op === 0x13) { c.leb(); c.leb(); }
-    else if (op === 0x1c) c.at += c.u32();
-    else if (op === 0x1f) { // try_table: its catch clauses
-      c.blockType();
-      for (let n = c.u32(); n > 0; n--) {
+    else if (op === 0x1c) {
+      for (let n = c.u32(); n > 0 && c.at < end; n--) {
+        if (!simpleType(c.b[c.at++])) return 'a type not known here';
+      }
+    } else if (op === 0x1f) { // try_table: its catch clauses
+      if (!c.blockType()) return 'a type not known here';
+      for (let n = c.u32(); n > 0 && c.at < end; n--) {
         if (c.b[c.at++] <= 1) c.leb();
         c.leb();
       }
@@ -130,12 +171,17 @@ export function codeProblem(bytes) {
     const id = c.b[c.at++];
     const sectionEnd = c.u32() + c.at;
     if (id === MEMORY_SECTION && c.u32() > 0) return 'it defines a memory of its own';
+    if (id === TYPE_SECTION && !simpleTypes(c, sectionEnd)) return 'it has types not known here';
+    if (id === TABLE_SECTION && !smallTables(c)) return `a table of more than ${MAX_TABLE} entries`;
     const candidates = id === CODE_SECTION ? growCandidates(bytes, c.at, sectionEnd) : [];
     let next = 0;
     for (let count = candidates.length ? c.u32() : 0; count > 0 && next < candidates.length; count--) {
       const end = c.u32() + c.at;
       if (candidates[next] < end) {
-        for (let groups = c.u32(); groups > 0; groups--) { c.leb(); c.at++; }
+        for (let groups = c.u32(); groups > 0; groups--) {
+          c.leb();
+          if (!simpleType(c.b[c.at++])) return 'a local of a type not known here';
+        }
         const problem = bodyProblem(c, end);
         if (problem) return problem;
         while (next < candidates.length && candidates[next] < end) next++;

@@ -14,7 +14,8 @@
  *   in ID LEN    bytes for stdin  ack ID 0      (ready for the next in)
  *   kill ID SIG                   (the running command's process group)
  *   put ID MODE LEN  path NUL data   done ID 0
- *   get ID LEN   path             data ID LEN   the file's bytes
+ *   get ID LEN   path             data ID LEN   the file's bytes, a piece at a time,
+ *                                 done ID 0     then this
  *                                 error ID LEN  a message, for any request
  *   bye ID 0     (the agent ends, a running command killed, and init powers off)
  *   and once at start:            ready 0 0
@@ -38,6 +39,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <sched.h>
@@ -58,6 +60,7 @@
 #define HEADER_MAX 256
 #define CHUNK 4096
 #define IN_MAX 65536
+#define DRAIN_MAX 65536
 
 #define CGROUPS "/sys/fs/cgroup"
 #define COMMAND_PIDS_MAX "256"
@@ -105,7 +108,17 @@ static void send_error(unsigned long id, const char *format, ...)
 	va_start(ap, format);
 	n = vsnprintf(message, sizeof(message), format, ap);
 	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if (n >= (int)sizeof(message))
+		n = sizeof(message) - 1;	/* cut short, as vsnprintf() did */
 	send("error", id, n, message, n);
+}
+
+/* An error about a file: a long path is cut short, so that why fits. */
+static void file_error(unsigned long id, const char *path, const char *why)
+{
+	send_error(id, "%.200s%s: %s", path, strlen(path) > 200 ? "..." : "", why);
 }
 
 /* Fill inbuf from the channel; 0 at its end. */
@@ -183,7 +196,10 @@ static int forward(int fd, const char *kind, unsigned long id)
 	return 1;
 }
 
-/* What fd has now, without waiting for more. */
+/*
+ * What fd has now, without waiting for more, and no more than a pipe
+ * holds: a background job may go on writing.
+ */
 static void drain(int fd, const char *kind, unsigned long id)
 {
 	char data[CHUNK];
@@ -192,7 +208,7 @@ static void drain(int fd, const char *kind, unsigned long id)
 	if (fd < 0)
 		return;
 	fcntl(fd, F_SETFL, O_NONBLOCK);
-	while ((n = read(fd, data, sizeof(data))) > 0)
+	for (int i = 0; i < DRAIN_MAX / CHUNK && (n = read(fd, data, sizeof(data))) > 0; i++)
 		send(kind, id, n, data, n);
 }
 
@@ -331,8 +347,10 @@ static void kill_group(unsigned long id, pid_t pid)
 	char path[64];
 
 	cgroup_path(path, sizeof(path), id, "cgroup.kill");
-	if (!have_cgroups || write_file(path, "1"))
-		kill(-pid, SIGKILL);
+	if (have_cgroups)
+		write_file(path, "1");
+	/* Also those in its process group that left the cgroup (root may). */
+	kill(-pid, SIGKILL);
 }
 
 /*
@@ -521,99 +539,116 @@ static int regular(int fd, unsigned long id, const char *path)
 	struct stat st;
 
 	if (fstat(fd, &st)) {
-		send_error(id, "%s: %s", path, strerror(errno));
+		file_error(id, path, strerror(errno));
 		return 0;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		send_error(id, "%s: not a regular file", path);
+		file_error(id, path, "not a regular file");
 		return 0;
 	}
 	return 1;
 }
 
-static void put(unsigned long id, unsigned int mode, char *payload, size_t len)
+/*
+ * put: the path, then the data straight from the channel into the file, a
+ * chunk at a time (the agent's memory never shrinks: it holds no file).
+ * len is what is left of the payload; 0 if the channel ended.
+ */
+static int put(unsigned long id, unsigned int mode, unsigned long len)
 {
-	size_t path_len = strnlen(payload, len);
-	int fd;
+	char path[PATH_MAX], data[CHUNK];
+	size_t path_len = 0;
+	int c = -1, fd, err = 0;
 
-	if (path_len == len) {
+	while (len) {
+		c = read_byte();
+		if (c < 0)
+			return 0;
+		len--;
+		if (!c)
+			break;
+		if (path_len == sizeof(path) - 1)
+			err = ENAMETOOLONG;
+		else
+			path[path_len++] = c;
+	}
+	path[path_len] = 0;
+	if (c) {
 		send_error(id, "put: no path");
-		return;
+		return 1;
 	}
-	fd = open(payload, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, mode);
+	if (err) {
+		send_error(id, "put: %s", strerror(err));
+		return skip(len);
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, mode);
 	if (fd < 0) {
-		send_error(id, "%s: %s", payload, strerror(errno));
-		return;
+		file_error(id, path, strerror(errno));
+		return skip(len);
 	}
-	if (!regular(fd, id, payload)) {
+	if (!regular(fd, id, path)) {
 		close(fd);
-		return;
+		return skip(len);
 	}
 	fchmod(fd, mode);
-	for (char *p = payload + path_len + 1, *end = payload + len; p < end;) {
-		ssize_t n = write(fd, p, end - p);
+	while (len) {
+		size_t n = len < sizeof(data) ? len : sizeof(data);
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			send_error(id, "%s: %s", payload, strerror(n < 0 ? errno : ENOSPC));
-			close(fd);
-			return;
+		if (!read_exact(data, n))
+			return 0;
+		len -= n;
+		for (char *p = data; !err && p < data + n;) {
+			ssize_t done = write(fd, p, data + n - p);
+
+			if (done < 0 && errno == EINTR)
+				continue;
+			if (done <= 0)
+				err = done < 0 ? errno : ENOSPC;
+			else
+				p += done;
 		}
-		p += n;
 	}
-	if (close(fd)) {
-		send_error(id, "%s: %s", payload, strerror(errno));
-		return;
-	}
-	send("done", id, 0, NULL, 0);
+	if (close(fd) && !err)
+		err = errno;
+	if (err)
+		file_error(id, path, strerror(err));
+	else
+		send("done", id, 0, NULL, 0);
+	return 1;
 }
 
+/* get: the file in data messages of at most CHUNK bytes, then done. */
 static void get(unsigned long id, const char *path)
 {
-	struct stat st;
-	char *data = NULL;
-	size_t got = 0, size = 0;
+	char data[CHUNK];
 	/* Never waiting: a FIFO opens at once, and /proc/kmsg reads at once. */
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 
 	if (fd < 0) {
-		send_error(id, "%s: %s", path, strerror(errno));
+		file_error(id, path, strerror(errno));
 		return;
 	}
-	if (!regular(fd, id, path) || fstat(fd, &st)) {
+	if (!regular(fd, id, path)) {
 		close(fd);
 		return;
 	}
 	/* Until the end: files in /proc say they are empty. */
 	for (;;) {
-		ssize_t n;
+		ssize_t n = read(fd, data, sizeof(data));
 
-		if (got == size) {
-			char *bigger = realloc(data, size = size * 2 + st.st_size + CHUNK);
-
-			if (!bigger) {
-				send_error(id, "%s: out of memory", path);
-				goto out;
-			}
-			data = bigger;
-		}
-		n = read(fd, data + got, size - got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			send_error(id, "%s: %s", path,
-				   errno == EAGAIN ? "it would have to wait for data" : strerror(errno));
-			goto out;
-		}
-		if (n == 0)
+			file_error(id, path, errno == EAGAIN ? "it would have to wait for data" : strerror(errno));
 			break;
-		got += n;
+		}
+		if (n == 0) {
+			send("done", id, 0, NULL, 0);
+			break;
+		}
+		send("data", id, n, data, n);
 	}
-	send("data", id, got, data, got);
-out:
 	close(fd);
-	free(data);
 }
 
 int main(void)
@@ -658,24 +693,23 @@ int main(void)
 		}
 		if (!strcmp(kind, "bye"))
 			return 0;
-		/* put has its mode before the length */
-		if (!strcmp(kind, "put") && words == 4) {
-			unsigned long mode = a;
-
-			a = b;
-			b = mode;
+		if (!strcmp(kind, "put")) {
+			/* put ID MODE LEN: its payload goes to the file as it comes. */
+			if (words < 4 ? !skip(a) : !put(id, a & 07777, b))
+				return 1;
+			if (words < 4)
+				send_error(id, "put: no mode");
+			continue;
 		}
 		/* Without the payload the stream cannot go on: stop. */
 		payload = malloc(a + 1);
 		if (!payload || !read_exact(payload, a))
 			return 1;
 		payload[a] = 0;
-		if (strcmp(kind, "put") && strlen(payload) != a)
+		if (strlen(payload) != a)
 			send_error(id, "%s: a NUL byte in the request", kind);
 		else if (!strcmp(kind, "run"))
 			run(id, payload, words == 4 && b == 1);
-		else if (!strcmp(kind, "put") && words == 4)
-			put(id, b & 07777, payload, a);
 		else if (!strcmp(kind, "get"))
 			get(id, payload);
 		else

@@ -16,9 +16,9 @@ MAX_HEADER = 64
 # The most a host-to-guest "in" message carries (IN_MAX in system/agent.c).
 INPUT_CHUNK = 65536
 # Guest-to-host kinds: those whose word is a payload length, with the most
-# the agent sends in one (CHUNK and the error messages in system/agent.c;
-# a file's data has the bound the caller gives), and the others.
-_PAYLOAD_MAX = {"out": 4096, "err": 4096, "error": 1024, "data": None}
+# the agent sends in one (CHUNK and the error messages in system/agent.c),
+# and the others.
+_PAYLOAD_MAX = {"out": 4096, "err": 4096, "data": 4096, "error": 512}
 _WORD_MAX = {"ready": 0, "ack": 0, "done": 0, "exit": 255}
 _HEADER = re.compile(rb"([a-z]{1,8}) (0|[1-9][0-9]{0,18}) (0|[1-9][0-9]{0,18})\n")
 
@@ -40,8 +40,8 @@ def encode(kind: str, id: int, *words: int, payload: bytes = b"") -> bytes:
     return " ".join([kind, str(id), *map(str, words)]).encode() + b"\n" + payload
 
 
-def read_message(stream: BinaryIO, max_data: int) -> Message | None:
-    """The next message from the guest (a data payload at most max_data bytes), or None at the end."""
+def read_message(stream: BinaryIO) -> Message | None:
+    """The next message from the guest, or None at the end."""
     header = stream.readline(MAX_HEADER)
     if not header:
         return None
@@ -50,7 +50,7 @@ def read_message(stream: BinaryIO, max_data: int) -> Message | None:
         raise ProtocolError(f"not a message header: {header[:40]!r}")
     kind, id_, word = match[1].decode(), int(match[2]), int(match[3])
     if kind in _PAYLOAD_MAX:
-        limit = _PAYLOAD_MAX[kind] or max_data
+        limit = _PAYLOAD_MAX[kind]
         if word > limit:
             raise ProtocolError(f"a {kind} message of {word} bytes (at most {limit})")
         payload = stream.read(word)

@@ -24,7 +24,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -41,6 +42,8 @@ KILL_GRACE = 1.0
 UNFINISHED_TIMEOUT = 30.0
 # Messages read ahead of the caller (each at most a few KiB of output).
 MESSAGES_QUEUED = 256
+# The most output run() keeps for its Result (stdout and stderr together).
+MAX_OUTPUT = 256 << 20
 # The agent's session gets the channel; the console keeps the kernel log.
 AGENT_CMDLINE = "console=hvc0 linuxwasm.agent"
 
@@ -72,6 +75,14 @@ class Result:
 
 class MachineError(LinuxWasmError):
     """The machine stopped or misbehaved; the message says why."""
+
+
+class OutputTooLarge(LinuxWasmError):
+    """A command's kept output went over max_output; it was killed, the machine goes on."""
+
+    def __init__(self, command: str, limit: int, partial: Result) -> None:
+        super().__init__(f"command output over {limit} bytes (stream it with on_stdout): {command}")
+        self.partial = partial
 
 
 class CommandTimeout(LinuxWasmError):
@@ -113,7 +124,8 @@ class Machine:
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=20)
         self._ids = itertools.count(1)
         self._sending = threading.Lock()
-        self._serving = threading.RLock()
+        self._serving = threading.Lock()
+        self._serving_thread: int | None = None
         self._unfinished: int | None = None  # a command killed that has not ended yet
         self._failure: str | None = None
 
@@ -169,22 +181,25 @@ class Machine:
     # -- requests -----------------------------------------------------------
 
     def run(self, command: str, timeout: float | None = None, *, input: Input = None,
-            on_stdout: Output | None = None, on_stderr: Output | None = None) -> Result:
+            on_stdout: Output | None = None, on_stderr: Output | None = None,
+            max_output: int = MAX_OUTPUT) -> Result:
         """Run command with the guest's /bin/sh -c.
 
         Its stdin is input (bytes, text, or a binary file read to its end
         as the command goes), /dev/null without. on_stdout and on_stderr,
         if given, get that output as it comes, and it is not kept (the
         Result has none of it): so output of any size passes in bounded
-        memory. If a callback raises, the command is killed and the
-        exception goes on. After timeout seconds every process the
-        command started is killed (whatever its session) and
-        CommandTimeout raised within about a second; the machine stays
-        usable. A command may have at most 256 processes at once.
+        memory. Output that is kept may be max_output bytes at most: beyond
+        that the command is killed and OutputTooLarge raised. If a callback
+        raises (or Ctrl-C comes), the command is killed and the exception
+        goes on. After timeout seconds every process the command started
+        is killed (whatever its session) and CommandTimeout raised within
+        about a second; the machine stays usable. A command may have at
+        most 256 processes at once. Callbacks must not make requests of
+        the machine themselves.
         """
         payload = _encoded(command, "command")
-        with self._serving:
-            self._finish_unfinished()
+        with self._request():
             id_ = next(self._ids)
             feeder = None if input is None else _Feeder(self, id_, _as_file(input))
             self._send("run", len(payload), *([1] if feeder else []), payload=payload, id_=id_)
@@ -193,33 +208,48 @@ class Machine:
             out, err = bytearray(), bytearray()
             sinks = {"out": (out, on_stdout), "err": (err, on_stderr)}
             deadline = None if timeout is None else time.monotonic() + timeout
+            ended = False
             try:
                 while True:
-                    remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+                    remaining = None if deadline is None else deadline - time.monotonic()
                     try:
+                        if remaining is not None and remaining <= 0:
+                            raise _NoAnswer  # also when messages keep coming
                         message = self._next(id_, remaining, f"command {command!r}",
                                              expect=("out", "err", "ack", "exit", "error"))
                     except _NoAnswer:
-                        self._kill(id_, out, err, on_stdout, on_stderr)
+                        ended = self._kill(id_, out, err, on_stdout, on_stderr, max_output)
                         raise CommandTimeout(command, timeout or 0, _result(137, out, err)) from None
                     if message.kind in sinks:
                         kept, callback = sinks[message.kind]
-                        if callback is None:
-                            kept += message.payload
-                            continue
-                        try:
+                        if callback is not None:
                             callback(message.payload)
-                        except BaseException:
-                            self._kill(id_, out, err, None, None)
-                            raise
+                        elif len(out) + len(err) + len(message.payload) > max_output:
+                            ended = self._kill(id_, out, err, None, None, max_output)
+                            raise OutputTooLarge(command, max_output, _result(137, out, err))
+                        else:
+                            kept += message.payload
                     elif message.kind == "ack":
                         if feeder is None:
                             self._stop("the guest agent acknowledged input that was never sent")
-                        feeder.credit.release()
+                        try:
+                            feeder.credit.release()
+                        except ValueError:
+                            self._stop("the guest agent acknowledged input it was not sent")
                     elif message.kind == "exit":
+                        ended = True
                         return _result(message.word, out, err)
                     else:
+                        ended = True  # the command never started
                         raise LinuxWasmError(message.payload.decode(errors="replace"))
+            except BaseException:
+                # A callback's exception, Ctrl-C, ...: the command must not go on.
+                if not ended and self._failure is None and self._process is not None:
+                    try:
+                        self._kill(id_, out, err, None, None, max_output)
+                    except (LinuxWasmError, _NoAnswer):
+                        pass
+                raise
             finally:
                 if feeder:
                     feeder.stop()
@@ -234,10 +264,10 @@ class Machine:
         if isinstance(data, str):
             data = data.encode()
         payload = _encoded(path, "path") + b"\0" + data
-        with self._serving:
-            self._finish_unfinished()
+        with self._request():
             id_ = self._send("put", mode & 0o7777, len(payload), payload=payload)
-            self._answer(id_, "done", timeout, f"writing {path}")
+            self._answer(id_, ("done",), None if timeout is None else time.monotonic() + timeout,
+                         f"writing {path}")
 
     def read_text(self, path: str, timeout: float | None = None) -> str:
         """The contents of a regular guest file as text (UTF-8, undecodable bytes replaced)."""
@@ -250,10 +280,13 @@ class Machine:
         stopped and MachineError raised.
         """
         payload = _encoded(path, "path")
-        with self._serving:
-            self._finish_unfinished()
+        with self._request():
             id_ = self._send("get", len(payload), payload=payload)
-            return self._answer(id_, "data", timeout, f"reading {path}").payload
+            data = bytearray()
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while (message := self._answer(id_, ("data", "done"), deadline, f"reading {path}")).kind == "data":
+                data += message.payload
+            return bytes(data)
 
     # -- plumbing -----------------------------------------------------------
 
@@ -275,12 +308,28 @@ class Machine:
             raise MachineError(f"the machine stopped: {self._why_stopped()}") from None
         return id_
 
-    def _answer(self, id_: int, kind: str, timeout: float | None, what: str) -> agent.Message:
-        """The answer to a file request: a message of kind, or its error raised."""
+    @contextmanager
+    def _request(self) -> Iterator[None]:
+        """One request at a time; a killed command's end comes first."""
+        if self._serving_thread == threading.get_ident():
+            raise MachineError("a request from inside a callback of another request")
+        with self._serving:
+            self._serving_thread = threading.get_ident()
+            try:
+                self._finish_unfinished()
+                yield
+            finally:
+                self._serving_thread = None
+
+    def _answer(self, id_: int, kinds: tuple[str, ...], deadline: float | None, what: str) -> agent.Message:
+        """The next answer to a file request: a message of one of kinds, or its error raised."""
         try:
-            message = self._next(id_, timeout, what, expect=(kind, "error"))
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise _NoAnswer
+            message = self._next(id_, remaining, what, expect=(*kinds, "error"))
         except _NoAnswer:
-            self._stop(f"no answer after {timeout:g} s {what}")
+            self._stop(f"no answer in time {what}: the machine was stopped")
         if message.kind == "error":
             raise LinuxWasmError(message.payload.decode(errors="replace"))
         return message
@@ -324,29 +373,31 @@ class Machine:
         return f"exit status {status}" + (f" ({self._stderr_tail[-1]})" if self._stderr_tail else "")
 
     def _kill(self, id_: int, out: bytearray, err: bytearray,
-              on_stdout: Output | None, on_stderr: Output | None) -> None:
-        """Kill everything the running command started, taking what output comes meanwhile.
+              on_stdout: Output | None, on_stderr: Output | None, max_output: int) -> bool:
+        """Kill everything the running command started, taking what output comes meanwhile
+        (up to max_output kept); True once it has ended.
 
         If it has not ended within KILL_GRACE, the next request waits for
         its end (_finish_unfinished) instead.
         """
+        self._unfinished = id_
         self._send("kill", 9, id_=id_)
         deadline = time.monotonic() + KILL_GRACE
-        while True:
+        while (remaining := deadline - time.monotonic()) > 0:
             try:
-                message = self._next(id_, max(0.0, deadline - time.monotonic()), "kill",
-                                     expect=("out", "err", "ack", "exit"))
+                message = self._next(id_, remaining, "kill", expect=("out", "err", "ack", "exit"))
             except _NoAnswer:
-                self._unfinished = id_
-                return
+                break
             if message.kind == "exit":
-                return
+                self._unfinished = None
+                return True
             if message.kind in ("out", "err"):
                 callback = on_stdout if message.kind == "out" else on_stderr
-                if callback is None:
-                    (out if message.kind == "out" else err).extend(message.payload)
-                else:
+                if callback is not None:
                     callback(message.payload)
+                elif len(out) + len(err) + len(message.payload) <= max_output:
+                    (out if message.kind == "out" else err).extend(message.payload)
+        return False
 
     def _finish_unfinished(self) -> None:
         """Wait for the end of a command killed earlier (its output dropped)."""
@@ -356,8 +407,9 @@ class Machine:
         deadline = time.monotonic() + UNFINISHED_TIMEOUT
         while True:
             try:
-                message = self._next(id_, max(0.0, deadline - time.monotonic()), "kill",
-                                     expect=("out", "err", "ack", "exit"))
+                if (remaining := deadline - time.monotonic()) <= 0:
+                    raise _NoAnswer
+                message = self._next(id_, remaining, "kill", expect=("out", "err", "ack", "exit"))
             except _NoAnswer:
                 self._stop(f"the guest agent did not end a killed command in {UNFINISHED_TIMEOUT:g} s "
                            "(is it stopped?): the machine was stopped")
@@ -367,9 +419,8 @@ class Machine:
     def _read_messages(self) -> None:
         process = self._require()
         assert process.stdout is not None
-        max_data = self.options.memory_mib << 20
         try:
-            while (message := agent.read_message(process.stdout, max_data)) is not None:
+            while (message := agent.read_message(process.stdout)) is not None:
                 self._messages.put(message)
         except agent.ProtocolError as e:
             self._messages.put(e)
@@ -396,7 +447,7 @@ class _Feeder(threading.Thread):
     def __init__(self, machine: Machine, id_: int, source: BinaryIO) -> None:
         super().__init__(daemon=True)
         self.machine, self.id_, self.source = machine, id_, source
-        self.credit = threading.Semaphore(1)
+        self.credit = threading.BoundedSemaphore(1)
         self.stopped = threading.Event()
 
     def run(self) -> None:
@@ -417,7 +468,10 @@ class _Feeder(threading.Thread):
 
     def stop(self) -> None:
         self.stopped.set()
-        self.credit.release()
+        try:
+            self.credit.release()
+        except ValueError:
+            pass  # it had its credit already: it sees stopped when it takes it
 
 
 def _as_file(input: bytes | bytearray | str | BinaryIO) -> BinaryIO:

@@ -5,7 +5,9 @@
  * and answers them. The host believes what comes out of it, so it belongs
  * to the agent alone: it opens once per boot, which init does for the
  * agent, and never again, for no one (root included, and through
- * /proc/PID/fd too), even after the agent has closed it.
+ * /proc/PID/fd too), even after the agent has closed it; and only the
+ * process that opened it may read or write it (not one that got the open
+ * file another way, as with pidfd_getfd()).
  *
  * It is not a terminal: no line discipline stands between the agent and
  * the host, and no process gets it as a controlling terminal. Output is
@@ -16,7 +18,10 @@
 #include <linux/interrupt.h>
 #include <linux/miscdevice.h>
 #include <linux/mutex.h>
+#include <linux/pid.h>
 #include <linux/poll.h>
+#include <linux/sched/signal.h>
+#include <linux/spinlock.h>
 #include <linux/uaccess.h>
 #include <linux/wait.h>
 #include <asm/host.h>
@@ -26,10 +31,16 @@
 #define AGENT_CHUNK	4096
 
 static atomic_t agent_opened = ATOMIC_INIT(0);
+static struct pid *agent_owner;		/* the process that opened it */
 static DECLARE_WAIT_QUEUE_HEAD(agent_input_wait);
 
-/* Input taken from the host's ring and not read yet; under agent_lock. */
-static DEFINE_MUTEX(agent_lock);
+/*
+ * Input taken from the host's ring and not read yet, under agent_input_lock
+ * (the host's ring is read without sleeping, also from poll and the
+ * wait's condition); agent_read_lock keeps reads whole, one at a time.
+ */
+static DEFINE_SPINLOCK(agent_input_lock);
+static DEFINE_MUTEX(agent_read_lock);
 static char agent_input[AGENT_CHUNK];
 static size_t agent_input_len, agent_input_pos;
 
@@ -38,52 +49,89 @@ static bool agent_has_input(void)
 {
 	bool ready;
 
-	mutex_lock(&agent_lock);
+	spin_lock_irq(&agent_input_lock);
 	if (agent_input_pos == agent_input_len) {
 		agent_input_len = wasm_host_console_read(AGENT_VTERM, agent_input,
 							 sizeof(agent_input));
 		agent_input_pos = 0;
 	}
 	ready = agent_input_pos < agent_input_len;
-	mutex_unlock(&agent_lock);
+	spin_unlock_irq(&agent_input_lock);
 	return ready;
+}
+
+static bool agent_is_owner(void)
+{
+	return task_tgid(current) == agent_owner;
 }
 
 static int agent_open(struct inode *inode, struct file *file)
 {
 	if (atomic_xchg(&agent_opened, 1))
 		return -EBUSY;
+	agent_owner = get_pid(task_tgid(current));
 	return stream_open(inode, file);
+}
+
+/* Take up to count bytes of the input that is here into buf; how many. */
+static size_t agent_take_input(char *buf, size_t count)
+{
+	size_t n = 0;
+
+	if (agent_has_input()) {
+		spin_lock_irq(&agent_input_lock);
+		n = min(count, agent_input_len - agent_input_pos);
+		memcpy(buf, agent_input + agent_input_pos, n);
+		agent_input_pos += n;
+		spin_unlock_irq(&agent_input_lock);
+	}
+	return n;
 }
 
 static ssize_t agent_read(struct file *file, char __user *buf, size_t count,
 			  loff_t *ppos)
 {
+	char *chunk;
 	size_t n;
+	ssize_t ret = 0;
 
-	while (!agent_has_input()) {
-		if (file->f_flags & O_NONBLOCK)
-			return -EAGAIN;
-		if (wait_event_interruptible(agent_input_wait, agent_has_input()))
-			return -ERESTARTSYS;
+	if (!agent_is_owner())
+		return -EBUSY;
+	if (!count)
+		return 0;
+	count = min_t(size_t, count, AGENT_CHUNK);
+	chunk = kmalloc(AGENT_CHUNK, GFP_KERNEL);
+	if (!chunk)
+		return -ENOMEM;
+	if (mutex_lock_interruptible(&agent_read_lock)) {
+		kfree(chunk);
+		return -ERESTARTSYS;
 	}
-	mutex_lock(&agent_lock);
-	n = min(count, agent_input_len - agent_input_pos);
-	if (copy_to_user(buf, agent_input + agent_input_pos, n)) {
-		mutex_unlock(&agent_lock);
-		return -EFAULT;
+	while (!(n = agent_take_input(chunk, count))) {
+		if (file->f_flags & O_NONBLOCK) {
+			ret = -EAGAIN;
+			goto out;
+		}
+		ret = wait_event_interruptible(agent_input_wait, agent_has_input());
+		if (ret)
+			goto out;
 	}
-	agent_input_pos += n;
-	mutex_unlock(&agent_lock);
-	return n;
+	ret = copy_to_user(buf, chunk, n) ? -EFAULT : n;
+out:
+	mutex_unlock(&agent_read_lock);
+	kfree(chunk);
+	return ret;
 }
 
 static ssize_t agent_write(struct file *file, const char __user *buf,
 			   size_t count, loff_t *ppos)
 {
-	char *chunk = kmalloc(AGENT_CHUNK, GFP_KERNEL);
+	char *chunk;
 	size_t done = 0;
 
+	if (!agent_is_owner())
+		return -EBUSY;
+	chunk = kmalloc(AGENT_CHUNK, GFP_KERNEL);
 	if (!chunk)
 		return -ENOMEM;
 	while (done < count) {
@@ -102,6 +150,8 @@ static ssize_t agent_write(struct file *file, const char __user *buf,
 
 static __poll_t agent_poll(struct file *file, poll_table *wait)
 {
+	if (!agent_is_owner())
+		return EPOLLERR;
 	poll_wait(file, &agent_input_wait, wait);
 	return EPOLLOUT | EPOLLWRNORM | (agent_has_input() ? EPOLLIN | EPOLLRDNORM : 0);
 }

@@ -127,6 +127,15 @@ static int load_wasm_binary(struct linux_binprm *bprm)
 		return -ENOEXEC;
 
 	ret = wasm_load_program(bprm->file);
+	if (ret < 0)
+		return ret;
+	/*
+	 * The program's initial memory counts against the machine's before
+	 * the host makes it (its data segments would touch it all).
+	 */
+	ret = wasm_user_memory_reserve(bprm->mm, (unsigned long)ret * WASM_PAGE_SIZE);
+	if (!ret)
+		ret = wasm_host_exec_instantiate();
 	if (ret)
 		return ret;
 

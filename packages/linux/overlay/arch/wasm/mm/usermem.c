@@ -12,9 +12,9 @@
  * (there is no protection), so all of it costs the host memory until the
  * process ends. So it counts against the machine's memory: for each page
  * the memory has, the kernel holds one of its own, unused, until the
- * process ends (wasm_reserve). A process that would go over gets ENOMEM,
- * or the OOM killer picks one, as on Linux; the lowest-gap placement keeps
- * the memory no larger than its mappings need.
+ * process ends (wasm_user_memory_reserve). A process that would go over
+ * gets ENOMEM, or the OOM killer picks one, as on Linux; the lowest-gap
+ * placement keeps the memory no larger than its mappings need.
  *
  * There is no protection: mprotect() succeeds without effect, and a
  * MAP_SHARED file mapping cannot be shared with the file. A read-only one
@@ -77,7 +77,7 @@ void destroy_context(struct mm_struct *mm)
  * Hold kernel pages for the user memory's first bytes: as large blocks as
  * come easily, order 0 as the last resort (which may wake the OOM killer).
  */
-static int wasm_reserve(struct mm_struct *mm, unsigned long bytes)
+int wasm_user_memory_reserve(struct mm_struct *mm, unsigned long bytes)
 {
 	unsigned long want = PAGE_ALIGN(bytes) >> PAGE_SHIFT;
 
@@ -115,7 +115,7 @@ int wasm_user_memory_init(struct mm_struct *mm)
 	mm->start_brk = mm->brk = mm->context.reached = wasm_host_user_grow(0);
 	mm->context.end_brk = wasm_host_user_max();
 	wasm_account(mm);
-	return wasm_reserve(mm, mm->context.reached);
+	return wasm_user_memory_reserve(mm, mm->context.reached);
 }
 
 /*
@@ -137,8 +137,8 @@ static void wasm_account(struct mm_struct *mm)
 	 * Set, not added (add_mm_counter() calls a tracepoint of MMU code).
 	 * Only the mm's owner changes its layout, under the mmap lock. What
 	 * is resident is what the kernel holds for the host's memory, the
-	 * whole memory (wasm_reserve), which is also what the OOM killer
-	 * weighs.
+	 * whole memory (wasm_user_memory_reserve), which is also what the OOM
+	 * killer weighs.
 	 */
 	atomic_long_set(&mm->rss_stat.count[MM_ANONPAGES], mm->context.reserved);
 	WRITE_ONCE(mm->total_vm, pages);
@@ -154,7 +154,7 @@ static int wasm_user_memory_reach(struct mm_struct *mm, unsigned long end)
 
 	if (end <= mm->context.reached)
 		return 0;
-	if (wasm_reserve(mm, round_up(end, WASM_PAGE_SIZE)))
+	if (wasm_user_memory_reserve(mm, round_up(end, WASM_PAGE_SIZE)))
 		return -ENOMEM;
 	size = wasm_host_user_grow(end);
 	mm->context.reached = max(mm->context.reached, size);
@@ -177,7 +177,7 @@ SYSCALL_DEFINE1(wasm_brk, unsigned long, brk)
 
 	if (mmap_write_lock_killable(mm))
 		return -EINTR;
-	if (brk < mm->start_brk || new > wasm_mmap_floor(mm))
+	if (brk < mm->start_brk || brk > mm->context.end_brk || new > wasm_mmap_floor(mm))
 		goto out;
 	if (new > old) {
 		if (wasm_user_memory_reach(mm, new))
@@ -210,17 +210,22 @@ static unsigned long wasm_find_gap(struct mm_struct *mm, unsigned long len,
 				   struct list_head **above)
 {
 	unsigned long start = PAGE_ALIGN(mm->brk) + WASM_BRK_ROOM;
+	unsigned long top = mm->context.end_brk & PAGE_MASK;
 	struct wasm_region *region;
 
+	if (len > top || start > top - len)
+		return 0;
 	list_for_each_entry(region, &mm->context.regions, node) {
 		if (region->start >= start + len) {
 			*above = &region->node;
 			return start;
 		}
 		start = max(start, region->end);
+		if (start > top - len)
+			return 0;
 	}
 	*above = &mm->context.regions;
-	return start + len <= (mm->context.end_brk & PAGE_MASK) ? start : 0;
+	return start;
 }
 
 static unsigned long wasm_map(struct mm_struct *mm, unsigned long len)

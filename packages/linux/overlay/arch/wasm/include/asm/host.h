@@ -89,11 +89,13 @@ unsigned int wasm_host_backtrace(char *buf, unsigned int size) __host_import(bac
 /*
  * User programs. The host compiles each program once per machine and
  * knows it by the key of its file (device, inode, change time, size).
- * exec_cached: instantiate the program of that key for the current task,
- * in a memory of its own (0, -ENOEXEC, or -ENOENT if the key is new).
- * Otherwise the file's bytes go over in pieces (exec_begin with the size,
- * exec_chunk) and exec_load compiles, checks and instantiates them (0 or
- * -ENOEXEC), remembering them under the key. exec_commit:
+ * exec_cached: take the program of that key for the current task's exec
+ * (-ENOENT if the key is new). Otherwise the file's bytes go over in
+ * pieces (exec_begin with the size, exec_chunk) and exec_load compiles
+ * and checks them, remembering them under the key. Both return the size
+ * of the program's initial memory in Wasm pages, or -ENOEXEC.
+ * exec_instantiate: make that memory and an instance in it (0 or
+ * -ENOEXEC), once the kernel has counted the memory. exec_commit:
  * past the point of no return, make that memory the task's user memory;
  * returns the program's initial stack pointer. exec_start: the program
  * starts with this stack pointer on the next return to user space.
@@ -110,6 +112,7 @@ int wasm_host_exec_cached(const char *key) __host_import(exec_cached);
 void wasm_host_exec_begin(unsigned long size) __host_import(exec_begin);
 void wasm_host_exec_chunk(const void *buf, unsigned long len) __host_import(exec_chunk);
 int wasm_host_exec_load(const char *key) __host_import(exec_load);
+int wasm_host_exec_instantiate(void) __host_import(exec_instantiate);
 unsigned long wasm_host_exec_commit(void) __host_import(exec_commit);
 void wasm_host_exec_start(unsigned long sp) __host_import(exec_start);
 unsigned long wasm_host_user_grow(unsigned long size) __host_import(user_grow);

@@ -10,6 +10,8 @@ int init_new_context(struct task_struct *tsk, struct mm_struct *mm);
 void destroy_context(struct mm_struct *mm);
 #define destroy_context destroy_context
 
+/* Kernel pages held for the first bytes of mm's user memory; 0 or -ENOMEM. */
+int wasm_user_memory_reserve(struct mm_struct *mm, unsigned long bytes);
 /* Called by exec once the new program's memory is the task's; 0 or -ENOMEM. */
 int wasm_user_memory_init(struct mm_struct *mm);
 
