@@ -8,6 +8,8 @@ export const IRQ_CONSOLE = 2;
 export const IRQ_AGENT = 3;
 export const IRQ_RESIZE = 4;
 export const IRQ_LOG = 5;
+/** The first of the virtio devices' lines, one each (virtio/bus.js). */
+export const IRQ_VIRTIO_FIRST = 8;
 
 /** The host's terminals (hvc vterm numbers, arch/wasm/kernel/console.c). */
 export const VT_CONSOLE = 0;
@@ -89,6 +91,7 @@ export function readCString(memory, address) {
  * @property {Uint8Array|null} initrd         the initramfs (boot thread only)
  * @property {SharedArrayBuffer[]} inputs     input of each terminal, by vterm number (console-input.js)
  * @property {Int32Array} windowSize          the console's [rows, columns], 0 if unknown
+ * @property {import('./virtio/transport.js').Transport} transport  the devices' registers
  * @property {(message: object) => void} post send a message to the machine
  * @property {(vterm: number, bytes: Uint8Array) => void} writeConsole
  * @property {() => void} idle                the CPU has nothing to run: the platform may use the time
@@ -368,6 +371,10 @@ function kernelImports(ctx, handlers) {
     user_restart() {
       ctx.task.unwinding = new UserRestart();
       throw ctx.task.unwinding;
+    },
+    mmio_read: (address, size) => ctx.transport.read(address >>> 0, size),
+    mmio_write(address, size, value) {
+      ctx.transport.write(address >>> 0, size, value);
     },
     halt(status, message) {
       ctx.post({ kind: 'halt', status, message: readCString(ctx.memory, message) });

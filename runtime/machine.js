@@ -10,6 +10,7 @@ import { FORGOTTEN_BYTES_PER_COLLECTION } from './memories.js';
 import { ProgramCache } from './program-cache.js';
 import { PREEMPT_FLAG } from './preempt.js';
 import { WASM_PAGE } from './user-abi.js';
+import { Bus } from './virtio/bus.js';
 
 /**
  * A host thread that runs tasks. It is sent {kind: 'machine', machine} once
@@ -60,6 +61,7 @@ const TERMINALS = [
  * @property {string} cmdline
  * @property {number} memoryMiB         kernel memory size
  * @property {number} timeoutMs         0 for none
+ * @property {object[]} [devices]       virtio device models, in bus order (virtio/bus.js)
  */
 
 /**
@@ -111,6 +113,7 @@ export class Machine {
     this.inputBacklogs = TERMINALS.map(() => []);
     this.inputRetry = TERMINALS.map(() => null);
     this.finished = false;
+    this.bus = new Bus(options.devices ?? [], (irq) => this.raise(1 << irq), (reason) => this.finish(2, reason));
   }
 
   /** Boot and run until power-off, panic, trap or timeout. @returns {Promise<MachineExit>} */
@@ -128,11 +131,13 @@ export class Machine {
     const pages = Math.ceil((memoryMiB * 1024 * 1024) / WASM_PAGE);
     this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
     this.words = new Int32Array(this.memory.buffer);
+    this.bus.attach(this.memory);
     this.epoch = performance.timeOrigin + performance.now();
     /** What every task thread gets once (task.js, MachineShared). */
     this.shared = {
       module, memory: this.memory, coroutines: this.platform.coroutines, epoch: this.epoch,
-      cmdline: withHostZone(this.options.cmdline, this.platform.timeZone), inputs: this.inputs, windowSize: this.windowSize,
+      cmdline: withHostZone(`${this.options.cmdline} ${this.bus.cmdline}`.trim(), this.platform.timeZone),
+      inputs: this.inputs, windowSize: this.windowSize, devices: this.bus.buffers,
     };
 
     return new Promise((resolve) => {
@@ -219,6 +224,9 @@ export class Machine {
         break;
       case 'halt':
         this.finish(message.status, message.status === 0 ? message.message : `kernel panic: ${message.message.trim()}`);
+        break;
+      case 'virtio':
+        this.bus.handle(message);
         break;
       case 'trap':
         this.finish(2, `trap in task ${message.name}: ${message.message}`);
@@ -310,6 +318,7 @@ export class Machine {
     for (const thread of [...this.threads.values(), ...this.pool]) thread.terminate();
     this.threads.clear();
     this.pool = [];
+    this.bus.close();
     this.resolve(new MachineExit(status, reason));
   }
 }

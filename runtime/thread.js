@@ -8,6 +8,7 @@ import { runCoroutines } from './coroutines.js';
 import { ProgramMemories } from './memories.js';
 import { ProgramCache } from './program-cache.js';
 import { cloneProgram, liveTask } from './task.js';
+import { Transport } from './virtio/transport.js';
 
 /**
  * What every task of a machine shares.
@@ -19,6 +20,7 @@ import { cloneProgram, liveTask } from './task.js';
  * @property {string} cmdline
  * @property {SharedArrayBuffer[]} inputs  input of each terminal, by vterm number (console-input.js)
  * @property {Int32Array} windowSize      the console's [rows, columns], 0 if unknown
+ * @property {SharedArrayBuffer[]} devices  each virtio device's registers, in bus order (virtio/registers.js)
  */
 
 /**
@@ -56,6 +58,7 @@ export function prepareThread(machine, post, writeConsole, idle = () => {}) {
     cmdline: machine.cmdline,
     inputs: machine.inputs,
     windowSize: machine.windowSize,
+    transport: new Transport(machine.devices, post),
     initrd: null,
     modules: new ProgramCache(),
     post,

@@ -18,7 +18,8 @@
  *                                 done ID 0     then this
  *                                 error ID LEN  a message, for any request
  *   bye ID 0     (the agent ends, a running command killed, and init powers off)
- *   and once at start:            ready 0 0
+ *   and once at start:            ready 0 LEN   what went wrong at boot (init.c's
+ *                                               notices, a line each), often nothing
  *
  * A command runs as /bin/sh -c in a session of its own, and in a control
  * group of its own, which limits how many processes it may have at once
@@ -61,6 +62,7 @@
 #define CHUNK 4096
 #define IN_MAX 65536
 #define DRAIN_MAX 65536
+#define NOTICES_MAX 1024
 
 #define CGROUPS "/sys/fs/cgroup"
 #define COMMAND_PIDS_MAX "256"
@@ -656,6 +658,8 @@ int main(void)
 	struct sigaction sa = { .sa_handler = on_sigchld, .sa_flags = SA_RESTART };
 	struct sched_param normal = { 0 };
 	sigset_t pipe_signal;
+	const char *notices;
+	size_t notices_len;
 
 	/* Out of the OOM killer's reach, and ahead of the commands for the CPU. */
 	oom_adjust(getpid(), "-1000");
@@ -670,7 +674,10 @@ int main(void)
 	sigaddset(&pipe_signal, SIGPIPE);
 	sigprocmask(SIG_BLOCK, &pipe_signal, NULL);
 	sigaction(SIGCHLD, &sa, NULL);
-	send("ready", 0, 0, NULL, 0);
+	notices = getenv("LINUXWASM_NOTICES");
+	notices_len = notices ? strnlen(notices, NOTICES_MAX) : 0;
+	send("ready", 0, notices_len, notices, notices_len);
+	unsetenv("LINUXWASM_NOTICES");
 
 	for (;;) {
 		char line[HEADER_MAX], kind[16], *payload;

@@ -7,9 +7,11 @@
  * from the host (agent.c). As process 1 it reaps every orphan, and it
  * does what BusyBox's halt, poweroff and reboot ask of init by signal.
  *
- * Every file system here lives in memory, so each has a size (a share of
- * memory, as tmpfs has by default): filling one gives ENOSPC, and the
- * machine goes on.
+ * Every file system here but the host's disks lives in memory, so each
+ * has a size (a share of memory, as tmpfs has by default): filling one
+ * gives ENOSPC, and the machine goes on. The disks are mounted where the
+ * host says (linuxwasm.disks=), and unmounted cleanly before the machine
+ * stops, so that their file systems are clean in the host's image.
  * (BusyBox's init is not used: it starts children with vfork(), which
  * does not work here.)
  */
@@ -19,15 +21,19 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/reboot.h>
+#include <sys/klog.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -251,9 +257,123 @@ static pid_t start(const char *tty, char *const argv[])
 	return pid;
 }
 
+/*
+ * What went wrong at boot that the user should hear of, one line each:
+ * the agent hands it to the host (agent.c), the shell's user sees it on
+ * the console.
+ */
+static char notices[1024];
+
+static void notice(const char *fmt, ...)
+{
+	char line[300];
+	size_t used = strlen(notices);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	snprintf(notices + used, sizeof(notices) - used, "%s\n", line);
+	fprintf(stderr, "init: %s\n", line);
+}
+
+/* The kernel's last log line that names device (as "(vda)"), for a failed mount's cause. */
+static void kernel_says(const char *device, char *out, size_t size)
+{
+	static char log[16384];
+	char tag[32], *line, *found = NULL;
+	int n = klogctl(3, log, sizeof(log) - 1);	/* SYSLOG_ACTION_READ_ALL */
+
+	out[0] = 0;
+	if (n <= 0)
+		return;
+	log[n] = 0;
+	snprintf(tag, sizeof(tag), "(%s)", device);
+	for (line = strtok(log, "\n"); line; line = strtok(NULL, "\n"))
+		if (strstr(line, tag))
+			found = line;
+	if (found) {
+		/* Past the "<3>[    0.123456] " prefix. */
+		char *text = strchr(found, ']');
+
+		snprintf(out, size, " (%s)", text ? text + 1 + (text[1] == ' ') : found);
+	}
+}
+
+#define DISKS_MAX 24
+static char mounted[DISKS_MAX][256];
+static int nr_mounted;
+
+static void mkdir_parents(const char *path)
+{
+	char part[256];
+	size_t i;
+
+	for (i = 1; path[i] && i < sizeof(part); i++) {
+		if (path[i] != '/')
+			continue;
+		memcpy(part, path, i);
+		part[i] = 0;
+		mkdir(part, 0755);
+	}
+	mkdir(path, 0755);
+}
+
+/*
+ * linuxwasm.disks=vda:/root:rw,vdb:/data:ro (src/linuxwasm/disks.py):
+ * each disk's ext4 file system where the host asked. One that does not
+ * mount leaves the folder as it was, and says why.
+ */
+static void mount_disks(void)
+{
+	char spec[1024], *entry, *save;
+
+	if (!kernel_option("linuxwasm.disks", spec, sizeof(spec)))
+		return;
+	for (entry = strtok_r(spec, ",", &save); entry; entry = strtok_r(NULL, ",", &save)) {
+		char *dir = strchr(entry, ':'), *mode, device[64], why[200];
+
+		if (!dir || !(mode = strchr(dir + 1, ':')))
+			continue;
+		*dir++ = 0;
+		*mode++ = 0;
+		if (dir[0] != '/' || strstr(dir, "..") || nr_mounted == DISKS_MAX)
+			continue;
+		snprintf(device, sizeof(device), "/dev/%s", entry);
+		mkdir_parents(dir);
+		if (mount(device, dir, "ext4", strcmp(mode, "ro") ? 0 : MS_RDONLY, NULL)) {
+			int err = errno;
+
+			kernel_says(entry, why, sizeof(why));
+			notice("cannot mount %s on %s: %s%s", device, dir, strerror(err), why);
+			continue;
+		}
+		snprintf(mounted[nr_mounted++], sizeof(mounted[0]), "%s", dir);
+	}
+}
+
+/*
+ * Before the machine stops: every other process ends, and each disk is
+ * unmounted (or at least made read-only), which writes out what is
+ * cached and leaves its journal clean. The root too, if it is a disk.
+ */
+static void release_disks(void)
+{
+	int i;
+
+	kill(-1, SIGKILL);
+	while (waitpid(-1, NULL, 0) > 0)
+		;
+	sync();
+	for (i = nr_mounted - 1; i >= 0; i--)
+		if (umount(mounted[i]))
+			mount(NULL, mounted[i], NULL, MS_REMOUNT | MS_RDONLY, NULL);
+	mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY, NULL);
+}
+
 static void stop(int how)
 {
-	sync();
+	release_disks();
 	reboot(how);
 	_exit(1);
 }
@@ -272,7 +392,7 @@ static void stop_for(const char *what, int status)
 	else
 		snprintf(reason, sizeof(reason), "%s exited with status %d", what,
 			 WEXITSTATUS(status));
-	sync();
+	release_disks();
 	syscall(SYS_reboot, LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2,
 		LINUX_REBOOT_CMD_RESTART2, reason);
 	_exit(1);
@@ -282,6 +402,7 @@ int main(void)
 {
 	static char *const shell[] = { "/bin/sh", "-l", NULL };
 	static char *const agent[] = { "/sbin/linuxwasm-agent", NULL };
+	struct statfs root;
 	sigset_t wanted;
 	pid_t session;
 	int sig, status, with_agent;
@@ -289,14 +410,32 @@ int main(void)
 	mount_or_warn("proc", "/proc", "proc", NULL);
 	mount_or_warn("sysfs", "/sys", "sysfs", NULL);
 	mount_or_warn("devtmpfs", "/dev", "devtmpfs", NULL);
+	/*
+	 * Booted from a disk, which has no /dev/console of its own, the
+	 * kernel could open none for init: the console's is there now.
+	 */
+	if (fcntl(2, F_GETFD) < 0) {
+		int console = open("/dev/console", O_RDWR);
+
+		if (console >= 0) {
+			dup2(console, 0);
+			dup2(console, 1);
+			dup2(console, 2);
+			if (console > 2)
+				close(console);
+		}
+	}
 	mount_or_warn("devpts", "/dev/pts", "devpts", "gid=5,mode=620,ptmxmode=666");
-	if (mount(NULL, "/", NULL, MS_REMOUNT, "size=50%"))
+	/* The initramfs, unless the root is a disk (root=/dev/vda). */
+	if (!statfs("/", &root) && root.f_type == RAMFS_MAGIC &&
+	    mount(NULL, "/", NULL, MS_REMOUNT, "size=50%"))
 		fprintf(stderr, "init: size of /: %s\n", strerror(errno));
 	mount_tmpfs("/tmp", "mode=1777,size=50%");
 	mount_tmpfs("/run", "mode=755,size=20%");
 	read_cmdline();
 	set_hostname();
 	set_time_zone();
+	mount_disks();
 	/* The kernel starts init with HOME=/; the session is root's. */
 	setenv("HOME", "/root", 1);
 	setenv("USER", "root", 1);
@@ -316,7 +455,10 @@ int main(void)
 	record(BOOT_TIME, "~", "reboot", 0);
 	with_agent = kernel_option("linuxwasm.agent", NULL, 0);
 	if (with_agent) {
+		/* For the agent's ready message; its commands do not inherit it. */
+		setenv("LINUXWASM_NOTICES", notices, 1);
 		session = start("/dev/agent", agent);
+		unsetenv("LINUXWASM_NOTICES");
 	} else {
 		session = start("/dev/hvc0", shell);
 		if (session > 0)

@@ -1,5 +1,8 @@
 // Run a machine under Node: node runtime/node/main.js --kernel K [--initrd I]
 //   [--cmdline C] [--memory MiB] [--timeout S] [--agent [--verbose]] [--threads]
+//   [--disk rw|ro|snapshot:PATH ...]
+// Each --disk is a virtio block device, vda first, over the file at PATH
+// (src/linuxwasm/disks.py checks and locks it before).
 // Tasks run as coroutines on one host thread if Node has JavaScript Promise
 // Integration's standard API (Node 24 with a V8 flag, which
 // src/linuxwasm/runner.py adds), else, or with --threads, each on a host
@@ -18,6 +21,8 @@ import { runInNewContext } from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import { VT_AGENT, VT_CONSOLE } from '../abi.js';
 import { EscapeFilter } from '../escape.js';
+import { BlockDevice } from '../virtio/block.js';
+import { openFileDisk } from './file-disk.js';
 import { Machine } from '../machine.js';
 import { canSwitchStacks } from '../stack-switching.js';
 
@@ -31,6 +36,7 @@ const { values } = parseArgs({
     agent: { type: 'boolean', default: false },
     verbose: { type: 'boolean', default: false },
     threads: { type: 'boolean', default: false },
+    disk: { type: 'string', multiple: true, default: [] },
   },
 });
 const agent = values.agent;
@@ -85,12 +91,30 @@ const platform = {
   },
 };
 
+/** A block device for each --disk, in order. */
+function openDisks(specs) {
+  return specs.map((spec, index) => {
+    const [, mode, path] = /^(rw|ro|snapshot):(.+)$/s.exec(spec) ?? [];
+    if (!mode) {
+      process.stderr.write(`linuxwasm: --disk ${spec}: not MODE:PATH with MODE rw, ro or snapshot\n`);
+      process.exit(2);
+    }
+    try {
+      return new BlockDevice(openFileDisk(path, mode), `linuxwasm-disk-${index}`);
+    } catch (error) {
+      process.stderr.write(`linuxwasm: ${path}: cannot open the disk (${error.code ?? error.message})\n`);
+      process.exit(2);
+    }
+  });
+}
+
 const machine = new Machine(platform, {
   kernel: readInput(values.kernel, 'the kernel'),
   initrd: values.initrd ? new Uint8Array(readInput(values.initrd, 'the initramfs')) : null,
   cmdline: values.cmdline,
   memoryMiB: Number(values.memory),
   timeoutMs: Number(values.timeout) * 1000,
+  devices: openDisks(values.disk),
 });
 
 // The guest's terminal does the line editing and echo: the host's terminal

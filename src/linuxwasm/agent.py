@@ -18,8 +18,8 @@ INPUT_CHUNK = 65536
 # Guest-to-host kinds: those whose word is a payload length, with the most
 # the agent sends in one (CHUNK and the error messages in system/agent.c),
 # and the others.
-_PAYLOAD_MAX = {"out": 4096, "err": 4096, "data": 4096, "error": 512}
-_WORD_MAX = {"ready": 0, "ack": 0, "done": 0, "exit": 255}
+_PAYLOAD_MAX = {"out": 4096, "err": 4096, "data": 4096, "error": 512, "ready": 1024}
+_WORD_MAX = {"ack": 0, "done": 0, "exit": 255}
 _HEADER = re.compile(rb"([a-z]{1,8}) (0|[1-9][0-9]{0,18}) (0|[1-9][0-9]{0,18})\n")
 
 

@@ -2,6 +2,7 @@
 
 import argparse
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from linuxwasm import (bench, browser, copies, kernel, musl, nodejs, oneshot, progress, runner, server, site,
+from linuxwasm import (bench, browser, copies, disks, kernel, musl, nodejs, oneshot, progress, runner, server, site,
                        soak, system)
 from linuxwasm.errors import LinuxWasmError
 from linuxwasm.paths import INITRAMFS, KERNEL_WASM, SITE
@@ -58,14 +59,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise LinuxWasmError(f"--timeout {args.timeout:g}: must not be negative")
     kernel_image = args.kernel or build_kernel()
     initramfs = args.initramfs or build_system()
-    runner.check_inputs(runner.RunOptions(kernel=kernel_image, initramfs=initramfs, memory_mib=args.memory))
+    attached = tuple(disks.parse_disk(spec) for spec in args.disk)
+    if copy_in and disks.root(attached):
+        raise LinuxWasmError("--copy-in puts files in the initramfs, which a root disk replaces")
+    runner.check_inputs(runner.RunOptions(kernel=kernel_image, initramfs=initramfs, memory_mib=args.memory,
+                                          disks=attached))
     command = args.command
     if command is None and oneshot.host_input() is not None:
         # Commands from a pipe or a file, as `sh < script` reads them.
         command = "exec /bin/sh"
     if command is not None:
         return oneshot.run(command, kernel_image, initramfs, copy_in, copy_out,
-                           args.memory, args.timeout, args.verbose, args.cmdline)
+                           args.memory, args.timeout, args.verbose, args.cmdline, attached)
     # The guest's terminal is this one: tell its programs what it is. The
     # kernel log stays out of the way unless asked for.
     cmdline = " ".join(word for word in ("console=hvc0", "" if args.verbose else "quiet",
@@ -73,7 +78,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="linuxwasm-") as scratch:
         image = copies.initramfs_with(initramfs, copy_in, Path(scratch), frozenset(system.DIRECTORIES))
         return runner.run(runner.RunOptions(kernel=kernel_image, initramfs=image, cmdline=cmdline,
-                                            memory_mib=args.memory, timeout=args.timeout))
+                                            memory_mib=args.memory, timeout=args.timeout, disks=attached))
+
+
+def cmd_mkdisk(args: argparse.Namespace) -> int:
+    size = disks.parse_size(args.size)
+    if not args.system:
+        disks.mkdisk(args.image, size, args.source, keep_owners=args.keep_owners)
+    else:
+        if args.source is not None and not args.source.is_dir():
+            raise LinuxWasmError(f"{args.source}: not a folder")
+        with tempfile.TemporaryDirectory(prefix="linuxwasm-root-") as scratch:
+            system.image().extract(Path(scratch))
+            if args.source is not None:
+                shutil.copytree(args.source, scratch, symlinks=True, dirs_exist_ok=True)
+            disks.mkdisk(args.image, size, Path(scratch), keep_owners=args.keep_owners)
+    stderr.print(f"made {args.image}")
+    return 0
 
 
 def build_site(target: Path) -> Path:
@@ -170,6 +191,10 @@ def parser() -> argparse.ArgumentParser:
                      help="put a host file into the guest at boot (repeatable)")
     run.add_argument("--copy-out", action="append", default=[], metavar="GUEST:HOST",
                      help="after CMD, copy a guest file to the host (repeatable; needs -c)")
+    run.add_argument("--disk", action="append", default=[], metavar="IMAGE[:FOLDER][:ro|:snapshot]",
+                     help="attach an ext4 image as /dev/vda (then vdb, ...), mounted on FOLDER in the guest "
+                     "(/ makes it the root file system); :ro read-only, :snapshot writes thrown away "
+                     "at power-off (repeatable)")
     run.add_argument("--verbose", action="store_true",
                      help="show the kernel log (on stderr with -c; on the terminal before the prompt)")
     run.add_argument("--kernel", type=Path, help=f"kernel image (default: build {KERNEL_WASM.name})")
@@ -182,6 +207,19 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", type=float, default=0, metavar="SECONDS",
                      help="stop after this long (exit status 124); with -c, CMD's time")
     run.set_defaults(func=cmd_run)
+
+    mkdisk = commands.add_parser("mkdisk", help="make an ext4 disk image for --disk",
+                                 description="Make an ext4 image of SIZE, without root (Debian's e2fsprogs), "
+                                 "with the files of a host folder in it if --from is given; its files are "
+                                 "root's in the guest unless --keep-owners.")
+    mkdisk.add_argument("image", type=Path, help="the image to make (must not exist)")
+    mkdisk.add_argument("--size", required=True, help="its size: 256M, 2G, ... (1M to 1T)")
+    mkdisk.add_argument("--from", dest="source", type=Path, metavar="DIR", help="put this folder's files in it")
+    mkdisk.add_argument("--system", action="store_true",
+                        help="put the system's files in it (those of the initramfs), to boot with --disk IMAGE:/")
+    mkdisk.add_argument("--keep-owners", action="store_true",
+                        help="keep the files' owners as the host has them, not root")
+    mkdisk.set_defaults(func=cmd_mkdisk)
 
     serve = commands.add_parser("serve", help="serve the system as a web page (Linux in a browser tab)",
                                 description="Build the page and serve it over HTTP with the headers it "

@@ -139,6 +139,26 @@ class Initramfs:
         archive = b"".join(chunks)
         return gzip.compress(archive, compresslevel=9, mtime=0) if compress else archive
 
+    def extract(self, folder: Path) -> None:
+        """Make the files, folders and symlinks in folder (an empty host folder), modes kept.
+
+        Device nodes are left out: the guest's devtmpfs has them.
+        """
+        folder = Path(folder)
+        for parts in sorted(self._entries):
+            entry = self._entries[parts]
+            target = folder.joinpath(*parts)
+            if stat.S_ISDIR(entry.mode):
+                target.mkdir(exist_ok=True)
+            elif stat.S_ISREG(entry.mode):
+                target.write_bytes(entry.data)
+            elif stat.S_ISLNK(entry.mode):
+                target.symlink_to(entry.data.decode())
+                continue
+            else:
+                continue
+            target.chmod(stat.S_IMODE(entry.mode))
+
     def write(self, path: Path) -> None:
         """Write the compressed archive to ``path`` atomically (temporary file in the same directory, then rename)."""
         path = Path(path)

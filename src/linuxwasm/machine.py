@@ -24,14 +24,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, NoReturn
 
-from linuxwasm import agent, runner
+from linuxwasm import agent, disks as disk_images, runner
 from linuxwasm.errors import LinuxWasmError
 
 BOOT_TIMEOUT = 60.0
@@ -102,10 +102,16 @@ class Machine:
 
     def __init__(self, kernel: Path | None = None, initramfs: Path | None = None, *,
                  memory_mib: int = 128, verbose: bool = False, cmdline: str = "",
-                 boot_timeout: float = BOOT_TIMEOUT) -> None:
+                 boot_timeout: float = BOOT_TIMEOUT,
+                 disks: Iterable[disk_images.Disk | str] = ()) -> None:
         """Build what is missing (kernel, system image) unless given; boot on start().
 
         cmdline is added to the kernel command line the machine needs.
+        disks are the guest's /dev/vda, /dev/vdb, ...: each a Disk, or a
+        spec as `linuxwasm run --disk` takes it ("home.img:/root",
+        "base.img:/data:ro", "scratch.img:/mnt:snapshot"). A disk mounted on
+        "/" is the root file system instead of the initramfs. What the guest
+        could not mount is in notices once the machine has started.
         """
         runner.check_memory(memory_mib)
         if kernel is None or initramfs is None:
@@ -113,9 +119,13 @@ class Machine:
 
             kernel = kernel or kernel_build.build()
             initramfs = initramfs or system.build()
+        attached = tuple(d if isinstance(d, disk_images.Disk) else disk_images.parse_disk(d) for d in disks)
         self.options = runner.RunOptions(kernel=kernel, initramfs=initramfs,
                                          cmdline=f"{AGENT_CMDLINE} {cmdline}".strip(),
-                                         memory_mib=memory_mib)
+                                         memory_mib=memory_mib, disks=attached)
+        # What went wrong at boot that the guest's init reported (a disk that did not mount).
+        self.notices: list[str] = []
+        self._locks = ExitStack()
         self.verbose = verbose
         self.boot_timeout = boot_timeout
         self._process: subprocess.Popen[bytes] | None = None
@@ -136,15 +146,25 @@ class Machine:
         if self._process is not None:
             raise MachineError("the machine is already started")
         runner.check_inputs(self.options)
+        self._locks.enter_context(disk_images.locked(self.options.disks))
         cmd = runner.node_command(self.options) + ["--agent"] + (["--verbose"] if self.verbose else [])
-        self._process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         stderr=subprocess.PIPE)
+        try:
+            self._process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                             stderr=subprocess.PIPE)
+        except BaseException:
+            self._locks.close()
+            raise
         threading.Thread(target=self._read_messages, daemon=True).start()
         threading.Thread(target=self._read_stderr, daemon=True).start()
         try:
-            self._next(0, self.boot_timeout, "boot", expect=("ready",))
-        except _NoAnswer:
-            self._stop(f"no agent after {self.boot_timeout:g} s of boot")
+            try:
+                ready = self._next(0, self.boot_timeout, "boot", expect=("ready",))
+            except _NoAnswer:
+                self._stop(f"no agent after {self.boot_timeout:g} s of boot")
+        except BaseException:
+            self.close()  # the disks' locks go with it
+            raise
+        self.notices = ready.payload.decode(errors="replace").splitlines()
         return self
 
     def close(self) -> None:
@@ -165,6 +185,8 @@ class Machine:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        finally:
+            self._locks.close()
 
     def __enter__(self) -> Machine:
         return self.start()

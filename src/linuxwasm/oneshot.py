@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from linuxwasm import copies, system
+from linuxwasm import copies, disks, system
 from linuxwasm.errors import LinuxWasmError
 from linuxwasm.machine import CommandTimeout, Machine
 
@@ -40,11 +40,14 @@ def _write(stream: BinaryIO) -> Callable[[bytes], None]:
 
 def run(command: str, kernel: Path, initramfs: Path, copy_in: list[copies.Copy],
         copy_out: list[copies.Copy], memory_mib: int, timeout: float, verbose: bool,
-        cmdline: str = "") -> int:
+        cmdline: str = "", attached: tuple[disks.Disk, ...] = ()) -> int:
     with tempfile.TemporaryDirectory(prefix="linuxwasm-") as scratch:
         image = copies.initramfs_with(initramfs, copy_in, Path(scratch), frozenset(system.DIRECTORIES))
         try:
-            with Machine(kernel, image, memory_mib=memory_mib, verbose=verbose, cmdline=cmdline) as machine:
+            with Machine(kernel, image, memory_mib=memory_mib, verbose=verbose, cmdline=cmdline,
+                         disks=attached) as machine:
+                for notice in machine.notices:
+                    print(f"linuxwasm: guest: {notice}", file=sys.stderr)
                 try:
                     result = machine.run(command, timeout or None, input=host_input(),
                                          on_stdout=_write(sys.stdout.buffer),

@@ -5,7 +5,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from linuxwasm import nodejs
+from linuxwasm import disks as disk_images, nodejs
 from linuxwasm.errors import LinuxWasmError
 from linuxwasm.paths import RUNTIME
 from linuxwasm.wasm import read_module
@@ -24,6 +24,7 @@ class RunOptions:
     memory_mib: int = 128
     timeout: float = 0  # seconds; 0 for none
     coroutines: bool = True  # all tasks on one host thread where Node has JSPI; else a host thread each
+    disks: tuple[disk_images.Disk, ...] = ()  # vda, vdb, ...; one mounted on / replaces the initramfs
 
 
 # Memory a machine may have, in MiB: less does not boot the system image;
@@ -46,6 +47,7 @@ def check_inputs(options: RunOptions) -> None:
         module.export(name)
     if options.initramfs is not None and not options.initramfs.is_file():
         raise LinuxWasmError(f"{options.initramfs}: initramfs not found")
+    disk_images.check(options.disks)
 
 
 # The V8 flag that turns on JavaScript Promise Integration (JSPI), with
@@ -75,12 +77,13 @@ def stack_switching_flags(node: Path) -> tuple[str, ...]:
 def node_command(options: RunOptions) -> list[str]:
     node = nodejs.build()
     flags = stack_switching_flags(node) if options.coroutines else ()
+    cmdline = f"{options.cmdline} {disk_images.cmdline(options.disks)}".strip()
     cmd = [str(node), *flags, str(NODE_MAIN), "--kernel", str(options.kernel),
-           "--cmdline", options.cmdline, "--memory", str(options.memory_mib),
-           "--timeout", str(options.timeout)]
+           "--cmdline", cmdline, "--memory", str(options.memory_mib),
+           "--timeout", str(options.timeout), *disk_images.node_arguments(options.disks)]
     if not options.coroutines:
         cmd.append("--threads")
-    if options.initramfs is not None:
+    if options.initramfs is not None and disk_images.root(options.disks) is None:
         cmd += ["--initrd", str(options.initramfs)]
     return cmd
 
@@ -92,7 +95,7 @@ def run(options: RunOptions) -> int:
     asked first, so that it gives the terminal back as it found it.
     """
     check_inputs(options)
-    with subprocess.Popen(node_command(options)) as machine:
+    with disk_images.locked(options.disks), subprocess.Popen(node_command(options)) as machine:
         try:
             return machine.wait()
         except BaseException:

@@ -79,8 +79,9 @@ def export(target: Path, kernel: Path, initramfs: Path, report: commands.Report 
     modules = npm_packages(report)
     assets = {name: WEB / name for name in PAGE_FILES}
     assets["guide.txt"] = SYSTEM / "share" / "guide.txt"  # the guest's guide, linked from the page
-    assets |= {f"runtime/{path.name}": path for path in sorted(RUNTIME.glob("*.js"))}
-    assets |= {f"runtime/browser/{path.name}": path for path in sorted((RUNTIME / "browser").glob("*.js"))}
+    # The runtime but its Node adapter.
+    assets |= {f"runtime/{path.relative_to(RUNTIME)}": path for path in sorted(RUNTIME.rglob("*.js"))
+               if path.parent.name != "node"}
     assets |= {f"vendor/{name}": modules / source for name, source in VENDOR_FILES.items()}
     assets |= {"vmlinux.wasm": kernel, "initramfs.cpio.gz": initramfs}
     digest = hashlib.sha256()

@@ -83,8 +83,22 @@ MARKER(__start___modver, ".empty_tables");
 MARKER(__stop___modver, ".empty_tables");
 
 /*
- * No initramfs is built into the image: the host hands one over at boot
- * (setup.c). init/initramfs.c still unpacks the built-in one first.
+ * The initramfs built into the image is the kernel's default one
+ * (usr/default_cpio_list: /dev, /dev/console, /root), written out here:
+ * usr/initramfs_data.S cannot be assembled for Wasm (kernel patch 0004).
+ * The host hands the system's initramfs over at boot (setup.c); without
+ * one, as when the root file system is a disk, the kernel mounts the
+ * root on this and opens /dev/console for init, as it does elsewhere.
+ * A newc cpio archive: 110-byte headers of hex fields, then each name
+ * padded so that header and name end on a 4-byte boundary.
  */
-char __initramfs_start[0];
-unsigned long __initramfs_size;
+char __initramfs_start[] =
+	"07070100000001000041ED0000000000000000000000020000000000000000000000000000000000000000000000000000000400000000"
+	"dev" "\0\0\0"
+	"07070100000002000021800000000000000000000000010000000000000000000000000000000000000005000000010000000C00000000"
+	"dev/console" "\0\0\0"
+	"07070100000003000041C00000000000000000000000020000000000000000000000000000000000000000000000000000000500000000"
+	"root" "\0\0"
+	"07070100000000000000000000000000000000000000010000000000000000000000000000000000000000000000000000000B00000000"
+	"TRAILER!!!" "\0\0\0\0";
+unsigned long __initramfs_size = sizeof(__initramfs_start) - 1;

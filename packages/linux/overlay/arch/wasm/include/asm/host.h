@@ -123,6 +123,14 @@ unsigned long wasm_host_user_max(void) __host_import(user_max);
 void wasm_host_user_clone(struct task_struct *child, unsigned long sp) __host_import(user_clone);
 void __noreturn wasm_host_user_restart(void) __host_import(user_restart);
 
+/*
+ * Device registers (asm/io.h): a read or write of size 1, 2 or 4 bytes at
+ * a bus address of a device the host put on the kernel command line
+ * (virtio_mmio.device=). A read elsewhere gives all ones, as a bus does.
+ */
+u32 wasm_host_mmio_read(unsigned long addr, unsigned int size) __host_import(mmio_read);
+void wasm_host_mmio_write(unsigned long addr, unsigned int size, u32 value) __host_import(mmio_write);
+
 /* Machine state the user should see: power off, restart, panic. */
 void __noreturn wasm_host_halt(int status, const char *msg) __host_import(halt);
 
