@@ -11,8 +11,9 @@
 APT_PACKAGES := clang-19 lld-19 llvm-19 libclang-rt-19-dev-wasm32 ccache wabt \
                 gcc libc6-dev rsync bzip2 cpio bc flex bison make patch xz-utils python3-venv \
                 e2fsprogs fakeroot
-# The browser tests drive Debian's Chromium.
-APT_TEST_PACKAGES := chromium
+# The browser tests drive Debian's Chromium; the shared folder tests
+# compare our 9p server with Debian's diod.
+APT_TEST_PACKAGES := chromium diod
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # make run PORT=8080 serves the page on another port.
 PORT := 8000

@@ -321,14 +321,23 @@ static void mkdir_parents(const char *path)
 
 /*
  * linuxwasm.disks=vda:/root:rw,vdb:/data:ro (src/linuxwasm/disks.py):
- * each disk's ext4 file system where the host asked. One that does not
- * mount leaves the folder as it was, and says why.
+ * each disk's ext4 file system where the host asked; and
+ * linuxwasm.shares=share0:/mnt/project:rw (src/linuxwasm/shares.py): each
+ * host folder over 9p. One that does not mount leaves the folder as it
+ * was, and says why.
  */
-static void mount_disks(void)
+static void mount_from_host(const char *option, const char *type)
 {
+	/*
+	 * 9p: the guest checks permissions itself (the server does not know
+	 * the guest's users), and no request is larger than the kernel's
+	 * buffers of 128 KiB.
+	 */
+	static const char ninep[] = "trans=virtio,version=9p2000.L,access=client,msize=131072";
+	int is_9p = !strcmp(type, "9p");
 	char spec[1024], *entry, *save;
 
-	if (!kernel_option("linuxwasm.disks", spec, sizeof(spec)))
+	if (!kernel_option(option, spec, sizeof(spec)))
 		return;
 	for (entry = strtok_r(spec, ",", &save); entry; entry = strtok_r(NULL, ",", &save)) {
 		char *dir = strchr(entry, ':'), *mode, device[64], why[200];
@@ -339,9 +348,9 @@ static void mount_disks(void)
 		*mode++ = 0;
 		if (dir[0] != '/' || strstr(dir, "..") || nr_mounted == DISKS_MAX)
 			continue;
-		snprintf(device, sizeof(device), "/dev/%s", entry);
+		snprintf(device, sizeof(device), is_9p ? "%s" : "/dev/%s", entry);
 		mkdir_parents(dir);
-		if (mount(device, dir, "ext4", strcmp(mode, "ro") ? 0 : MS_RDONLY, NULL)) {
+		if (mount(device, dir, type, strcmp(mode, "ro") ? 0 : MS_RDONLY, is_9p ? ninep : NULL)) {
 			int err = errno;
 
 			kernel_says(entry, why, sizeof(why));
@@ -435,7 +444,8 @@ int main(void)
 	read_cmdline();
 	set_hostname();
 	set_time_zone();
-	mount_disks();
+	mount_from_host("linuxwasm.disks", "ext4");
+	mount_from_host("linuxwasm.shares", "9p");
 	/* The kernel starts init with HOME=/; the session is root's. */
 	setenv("HOME", "/root", 1);
 	setenv("USER", "root", 1);

@@ -1,8 +1,10 @@
 // Run a machine under Node: node runtime/node/main.js --kernel K [--initrd I]
 //   [--cmdline C] [--memory MiB] [--timeout S] [--agent [--verbose]] [--threads]
-//   [--disk rw|ro|snapshot:PATH ...]
+//   [--disk rw|ro|snapshot:PATH ...] [--share rw|ro:SERVER:PATH ...]
 // Each --disk is a virtio block device, vda first, over the file at PATH
-// (src/linuxwasm/disks.py checks and locks it before).
+// (src/linuxwasm/disks.py checks and locks it before); each --share a
+// virtio-9p device, share0 first, serving the folder at PATH with our
+// file server (SERVER "linuxwasm") or Debian's diod ("diod").
 // Tasks run as coroutines on one host thread if Node has JavaScript Promise
 // Integration's standard API (Node 24 with a V8 flag, which
 // src/linuxwasm/runner.py adds), else, or with --threads, each on a host
@@ -21,8 +23,12 @@ import { runInNewContext } from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import { VT_AGENT, VT_CONSOLE } from '../abi.js';
 import { EscapeFilter } from '../escape.js';
+import { Server } from '../9p/server.js';
+import { NinePDevice } from '../virtio/9p.js';
 import { BlockDevice } from '../virtio/block.js';
+import { DiodServer } from './diod.js';
 import { openFileDisk } from './file-disk.js';
+import { HostFolder } from './host-folder.js';
 import { Machine } from '../machine.js';
 import { canSwitchStacks } from '../stack-switching.js';
 
@@ -37,6 +43,7 @@ const { values } = parseArgs({
     verbose: { type: 'boolean', default: false },
     threads: { type: 'boolean', default: false },
     disk: { type: 'string', multiple: true, default: [] },
+    share: { type: 'string', multiple: true, default: [] },
   },
 });
 const agent = values.agent;
@@ -108,13 +115,31 @@ function openDisks(specs) {
   });
 }
 
+/** A 9p device for each --share, in order. */
+function openShares(specs) {
+  return specs.map((spec, index) => {
+    const [, mode, server, path] = /^(rw|ro):(linuxwasm|diod):(.+)$/s.exec(spec) ?? [];
+    if (!mode) {
+      process.stderr.write(`linuxwasm: --share ${spec}: not MODE:SERVER:PATH (MODE rw or ro, SERVER linuxwasm or diod)\n`);
+      process.exit(2);
+    }
+    try {
+      const files = server === 'diod' ? new DiodServer(path, mode === 'ro') : new Server(new HostFolder(path, mode === 'ro'));
+      return new NinePDevice(files, `share${index}`);
+    } catch (error) {
+      process.stderr.write(`linuxwasm: ${path}: cannot share the folder (${error.code ?? error.message})\n`);
+      process.exit(2);
+    }
+  });
+}
+
 const machine = new Machine(platform, {
   kernel: readInput(values.kernel, 'the kernel'),
   initrd: values.initrd ? new Uint8Array(readInput(values.initrd, 'the initramfs')) : null,
   cmdline: values.cmdline,
   memoryMiB: Number(values.memory),
   timeoutMs: Number(values.timeout) * 1000,
-  devices: openDisks(values.disk),
+  devices: [...openDisks(values.disk), ...openShares(values.share)],
 });
 
 // The guest's terminal does the line editing and echo: the host's terminal

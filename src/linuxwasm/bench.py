@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from linuxwasm import browser, busybox, guest, runner, server, system
+from linuxwasm import browser, busybox, disks, guest, runner, server, system
 from linuxwasm.machine import Machine
 from linuxwasm.errors import LinuxWasmError
 from linuxwasm.paths import BUILD, GUEST
@@ -91,10 +91,11 @@ PROMPT = b"root@linuxwasm:~# "
 SHELL_LOOP = "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done"
 
 
-def prompt_times(kernel: Path, runs: int = 5, coroutines: bool = True) -> list[float]:
+def prompt_times(kernel: Path, runs: int = 5, coroutines: bool = True,
+                 attached: tuple[disks.Disk, ...] = ()) -> list[float]:
     """Seconds from starting Node to the login shell's first prompt on the console."""
     cmd = runner.node_command(runner.RunOptions(kernel=kernel, initramfs=system.build(), timeout=60,
-                                                coroutines=coroutines))
+                                                coroutines=coroutines, disks=attached))
     times = []
     for _ in range(runs):
         start = time.perf_counter()
@@ -133,6 +134,60 @@ def shell_loop(kernel: Path) -> tuple[float, float]:
     with Machine(kernel, system.build()) as machine:
         guest_ms = _timed(lambda cmd: machine.run(cmd, timeout=120), SHELL_LOOP) * 1000
     return guest_ms, native_ms
+
+
+DISK_MB = 256
+
+
+def _seconds(command: list[str] | str, run: Callable[[str], object] | None = None) -> float:
+    """Seconds one run of command takes: on the host, or in a machine if run is given."""
+    start = time.perf_counter()
+    if run is None:
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    else:
+        run(command)
+    return time.perf_counter() - start
+
+
+def _check(result: object) -> None:
+    if getattr(result, "exit_code", 0) != 0:
+        raise LinuxWasmError(f"disk benchmark failed: {getattr(result, 'stderr', '')[-300:]}")
+
+
+def disk_figures(kernel: Path, work: Path) -> dict[str, tuple[float, float]]:
+    """(guest, native) seconds: 256 MB written with fsync and read back on a disk and on the
+    host's file system, and the BusyBox source tarball unpacked into a disk, into a shared
+    folder, and natively."""
+    tarball = busybox.source_tarball()
+    image = work / "bench.img"
+    disks.mkdisk(image, (DISK_MB + 128) << 20)
+    folder = work / "share"
+    folder.mkdir()
+    shutil.copy(tarball, folder / "busybox.tar.bz2")
+    figures = {}
+    native_file = work / "native.bin"
+    figures["write"] = (0.0, _seconds(["dd", "if=/dev/zero", f"of={native_file}", "bs=1M",
+                                       f"count={DISK_MB}", "conv=fsync"]))
+    figures["read"] = (0.0, _seconds(["dd", f"if={native_file}", "of=/dev/null", "bs=1M"]))
+    native_file.unlink()
+    (work / "native").mkdir()
+    figures["unpack"] = (0.0, _seconds(["tar", "-xjf", str(tarball), "-C", str(work / "native")]))
+    with Machine(kernel, system.build(), memory_mib=256, disks=[f"{image}:/root"],
+                 shares=[f"{folder}:/mnt/share"]) as m:
+        def run(command: str) -> None:
+            _check(m.run(command, timeout=600))
+
+        write = _seconds(f"dd if=/dev/zero of=/root/f bs=1M count={DISK_MB} conv=fsync 2>/dev/null", run)
+        run("echo 3 > /proc/sys/vm/drop_caches")
+        read = _seconds("dd if=/root/f of=/dev/null bs=1M 2>/dev/null", run)
+        run("rm /root/f && cp /mnt/share/busybox.tar.bz2 /root/ && mkdir /root/out /mnt/share/out && sync")
+        unpack_disk = _seconds("tar -xjf /root/busybox.tar.bz2 -C /root/out && sync", run)
+        unpack_share = _seconds("tar -xjf /mnt/share/busybox.tar.bz2 -C /mnt/share/out", run)
+    figures["write"] = (write, figures["write"][1])
+    figures["read"] = (read, figures["read"][1])
+    figures["unpack disk"] = (unpack_disk, figures["unpack"][1])
+    figures["unpack share"] = (unpack_share, figures.pop("unpack")[1])
+    return figures
 
 
 def idle_rss_mib(kernel: Path, work: Path, coroutines: bool = True) -> float:
@@ -199,6 +254,10 @@ def run(kernel: Path, site_root: Path | None) -> tuple[list[Result], list[float]
         th_rss = idle_rss_mib(kernel, work, coroutines=False)
         th_spawn = _guest(kernel, work, coroutines=False)["spawn"][0]
         page = page_figures(site_root) if site_root else None
+        disk = disk_figures(kernel, work)
+        image = work / "boot.img"
+        disks.mkdisk(image, 64 << 20)
+        disk_prompts = prompt_times(kernel, attached=(disks.Disk(image, "/root"),))
     results = [
         Result("boot to the first line of /init", statistics.median(boots), None, "s", "< 0.5 s"),
         Result("boot to the shell prompt", statistics.median(prompts), None, "s", "< 0.5 s"),
@@ -210,6 +269,12 @@ def run(kernel: Path, site_root: Path | None) -> tuple[list[Result], list[float]
         Result("CPU-bound C loop", guest_values["compute"][0], native["compute"][0], "ms",
                "<= 1.5x native"),
         Result("host memory of an idle machine (RSS)", rss, None, "MiB", "< 96 MiB"),
+        Result("boot to the prompt, a disk on /root", statistics.median(disk_prompts), statistics.median(prompts),
+               "s", "<= 1.1x without (native: none)"),
+        Result(f"disk: write {DISK_MB} MB, dd conv=fsync", *disk["write"], "s", "<= 2x native"),
+        Result(f"disk: read {DISK_MB} MB, dd (guest cache dropped)", *disk["read"], "s", "<= 2x native"),
+        Result("disk: unpack the BusyBox source (tar -xjf)", *disk["unpack disk"], "s", ""),
+        Result("shared folder: unpack the BusyBox source", *disk["unpack share"], "s", ""),
         Result("threads: boot to the first line of /init", statistics.median(th_boots), None, "s", ""),
         Result("threads: boot to the shell prompt", statistics.median(th_prompts), None, "s", ""),
         Result("threads: posix_spawn + waitpid, median", th_spawn, native["spawn"][0], "us", ""),

@@ -161,6 +161,12 @@ def _prepare(recipe: recipes.Recipe, work: Path, report: commands.Report,
     return tree, run
 
 
+def source_tarball() -> Path:
+    """BusyBox's source tarball as Debian has it (downloaded once, checked)."""
+    recipe = recipes.load("busybox")
+    return sources.fetch(recipe.source.url, recipe.source.sha256)
+
+
 def build(report: commands.Report = lambda line: None) -> Path:
     """Build BusyBox if any input changed; return build/busybox.wasm."""
     compiler = musl.build(report)

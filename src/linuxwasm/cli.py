@@ -12,7 +12,7 @@ from pathlib import Path
 from rich.console import Console
 
 from linuxwasm import (bench, browser, copies, disks, kernel, musl, nodejs, oneshot, progress, runner, server, site,
-                       soak, system)
+                       shares, soak, system)
 from linuxwasm.errors import LinuxWasmError
 from linuxwasm.paths import INITRAMFS, KERNEL_WASM, SITE
 
@@ -60,17 +60,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     kernel_image = args.kernel or build_kernel()
     initramfs = args.initramfs or build_system()
     attached = tuple(disks.parse_disk(spec) for spec in args.disk)
+    folders = tuple(shares.parse_share(spec) for spec in args.share)
     if copy_in and disks.root(attached):
         raise LinuxWasmError("--copy-in puts files in the initramfs, which a root disk replaces")
     runner.check_inputs(runner.RunOptions(kernel=kernel_image, initramfs=initramfs, memory_mib=args.memory,
-                                          disks=attached))
+                                          disks=attached, shares=folders))
     command = args.command
     if command is None and oneshot.host_input() is not None:
         # Commands from a pipe or a file, as `sh < script` reads them.
         command = "exec /bin/sh"
     if command is not None:
         return oneshot.run(command, kernel_image, initramfs, copy_in, copy_out,
-                           args.memory, args.timeout, args.verbose, args.cmdline, attached)
+                           args.memory, args.timeout, args.verbose, args.cmdline, attached, folders)
     # The guest's terminal is this one: tell its programs what it is. The
     # kernel log stays out of the way unless asked for.
     cmdline = " ".join(word for word in ("console=hvc0", "" if args.verbose else "quiet",
@@ -78,7 +79,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="linuxwasm-") as scratch:
         image = copies.initramfs_with(initramfs, copy_in, Path(scratch), frozenset(system.DIRECTORIES))
         return runner.run(runner.RunOptions(kernel=kernel_image, initramfs=image, cmdline=cmdline,
-                                            memory_mib=args.memory, timeout=args.timeout, disks=attached))
+                                            memory_mib=args.memory, timeout=args.timeout, disks=attached,
+                                            shares=folders))
 
 
 def cmd_mkdisk(args: argparse.Namespace) -> int:
@@ -195,6 +197,9 @@ def parser() -> argparse.ArgumentParser:
                      help="attach an ext4 image as /dev/vda (then vdb, ...), mounted on FOLDER in the guest "
                      "(/ makes it the root file system); :ro read-only, :snapshot writes thrown away "
                      "at power-off (repeatable)")
+    run.add_argument("--share", action="append", default=[], metavar="FOLDER:GUEST_FOLDER[:ro]",
+                     help="share a host folder with the guest over 9p, mounted on GUEST_FOLDER; nothing "
+                     "outside it is reachable; :ro read-only (repeatable)")
     run.add_argument("--verbose", action="store_true",
                      help="show the kernel log (on stderr with -c; on the terminal before the prompt)")
     run.add_argument("--kernel", type=Path, help=f"kernel image (default: build {KERNEL_WASM.name})")

@@ -55,10 +55,10 @@ class Disk:
         if self.mode not in MODES:
             raise LinuxWasmError(f"disk {self.path}: mode {self.mode!r} is not one of {', '.join(MODES)}")
         if self.mount is not None:
-            _check_mount_point(self.mount, f"disk {self.path}")
+            check_mount_point(self.mount, f"disk {self.path}")
 
 
-def _check_mount_point(mount: str, what: str) -> None:
+def check_mount_point(mount: str, what: str) -> None:
     if not _MOUNT_POINT.fullmatch(mount) or ".." in PurePosixPath(mount).parts:
         raise LinuxWasmError(f"{what}: mount point {mount!r} must be an absolute guest path "
                              "of letters, digits and ._@+-/, without '..'")

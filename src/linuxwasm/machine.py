@@ -31,7 +31,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, NoReturn
 
-from linuxwasm import agent, disks as disk_images, runner
+from linuxwasm import agent, disks as disk_images, runner, shares as shared_folders
 from linuxwasm.errors import LinuxWasmError
 
 BOOT_TIMEOUT = 60.0
@@ -103,15 +103,18 @@ class Machine:
     def __init__(self, kernel: Path | None = None, initramfs: Path | None = None, *,
                  memory_mib: int = 128, verbose: bool = False, cmdline: str = "",
                  boot_timeout: float = BOOT_TIMEOUT,
-                 disks: Iterable[disk_images.Disk | str] = ()) -> None:
+                 disks: Iterable[disk_images.Disk | str] = (),
+                 shares: Iterable[shared_folders.Share | str] = ()) -> None:
         """Build what is missing (kernel, system image) unless given; boot on start().
 
         cmdline is added to the kernel command line the machine needs.
         disks are the guest's /dev/vda, /dev/vdb, ...: each a Disk, or a
         spec as `linuxwasm run --disk` takes it ("home.img:/root",
         "base.img:/data:ro", "scratch.img:/mnt:snapshot"). A disk mounted on
-        "/" is the root file system instead of the initramfs. What the guest
-        could not mount is in notices once the machine has started.
+        "/" is the root file system instead of the initramfs. shares are
+        host folders mounted over 9p: each a Share, or a spec as --share
+        takes it ("./project:/mnt/project", "./data:/data:ro"). What the
+        guest could not mount is in notices once the machine has started.
         """
         runner.check_memory(memory_mib)
         if kernel is None or initramfs is None:
@@ -120,9 +123,10 @@ class Machine:
             kernel = kernel or kernel_build.build()
             initramfs = initramfs or system.build()
         attached = tuple(d if isinstance(d, disk_images.Disk) else disk_images.parse_disk(d) for d in disks)
+        folders = tuple(s if isinstance(s, shared_folders.Share) else shared_folders.parse_share(s) for s in shares)
         self.options = runner.RunOptions(kernel=kernel, initramfs=initramfs,
                                          cmdline=f"{AGENT_CMDLINE} {cmdline}".strip(),
-                                         memory_mib=memory_mib, disks=attached)
+                                         memory_mib=memory_mib, disks=attached, shares=folders)
         # What went wrong at boot that the guest's init reported (a disk that did not mount).
         self.notices: list[str] = []
         self._locks = ExitStack()

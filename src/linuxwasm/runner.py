@@ -5,7 +5,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from linuxwasm import disks as disk_images, nodejs
+from linuxwasm import disks as disk_images, nodejs, shares as shared_folders
 from linuxwasm.errors import LinuxWasmError
 from linuxwasm.paths import RUNTIME
 from linuxwasm.wasm import read_module
@@ -25,6 +25,7 @@ class RunOptions:
     timeout: float = 0  # seconds; 0 for none
     coroutines: bool = True  # all tasks on one host thread where Node has JSPI; else a host thread each
     disks: tuple[disk_images.Disk, ...] = ()  # vda, vdb, ...; one mounted on / replaces the initramfs
+    shares: tuple[shared_folders.Share, ...] = ()  # host folders over 9p: share0, share1, ...
 
 
 # Memory a machine may have, in MiB: less does not boot the system image;
@@ -48,6 +49,14 @@ def check_inputs(options: RunOptions) -> None:
     if options.initramfs is not None and not options.initramfs.is_file():
         raise LinuxWasmError(f"{options.initramfs}: initramfs not found")
     disk_images.check(options.disks)
+    shared_folders.check(options.shares)
+    if len(options.disks) + len(options.shares) > disk_images.MAX_DISKS:
+        raise LinuxWasmError(f"{len(options.disks)} disks and {len(options.shares)} shared folders: "
+                             f"at most {disk_images.MAX_DISKS} together")
+    mounts = [d.mount for d in options.disks if d.mount] + [s.mount for s in options.shares]
+    for mount in set(mounts):
+        if mounts.count(mount) > 1:
+            raise LinuxWasmError(f"two disks or shared folders to be mounted on {mount}")
 
 
 # The V8 flag that turns on JavaScript Promise Integration (JSPI), with
@@ -77,10 +86,12 @@ def stack_switching_flags(node: Path) -> tuple[str, ...]:
 def node_command(options: RunOptions) -> list[str]:
     node = nodejs.build()
     flags = stack_switching_flags(node) if options.coroutines else ()
-    cmdline = f"{options.cmdline} {disk_images.cmdline(options.disks)}".strip()
+    cmdline = " ".join(part for part in (options.cmdline, disk_images.cmdline(options.disks),
+                                         shared_folders.cmdline(options.shares)) if part)
     cmd = [str(node), *flags, str(NODE_MAIN), "--kernel", str(options.kernel),
            "--cmdline", cmdline, "--memory", str(options.memory_mib),
-           "--timeout", str(options.timeout), *disk_images.node_arguments(options.disks)]
+           "--timeout", str(options.timeout), *disk_images.node_arguments(options.disks),
+           *shared_folders.node_arguments(options.shares)]
     if not options.coroutines:
         cmd.append("--threads")
     if options.initramfs is not None and disk_images.root(options.disks) is None:
