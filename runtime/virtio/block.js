@@ -8,6 +8,7 @@ export const BLOCK_DEVICE_ID = 2;
 const F_SEG_MAX = 2n;
 const F_RO = 5n;
 const F_FLUSH = 9n;
+const F_TOPOLOGY = 10n;
 
 const T_IN = 0;
 const T_OUT = 1;
@@ -18,6 +19,7 @@ const S_IOERR = 1;
 const S_UNSUPP = 2;
 
 const SECTOR = 512;
+const OPTIMAL_SECTORS = 2048;
 const QUEUE_SIZE = 256;
 const HEADER = 16;
 const ID_BYTES = 20;
@@ -32,12 +34,15 @@ export class BlockDevice {
     this.name = `block device ${serial}`;
     this.serial = new TextEncoder().encode(serial).subarray(0, ID_BYTES);
     this.deviceId = BLOCK_DEVICE_ID;
-    this.features = 1n << F_SEG_MAX | 1n << F_FLUSH | (disk.readOnly ? 1n << F_RO : 0n);
+    this.features = 1n << F_SEG_MAX | 1n << F_FLUSH | 1n << F_TOPOLOGY | (disk.readOnly ? 1n << F_RO : 0n);
     this.queueSizes = [QUEUE_SIZE];
     this.sectors = Math.floor(disk.size / SECTOR);
-    const config = new DataView(new ArrayBuffer(16));
+    const config = new DataView(new ArrayBuffer(32));
     config.setBigUint64(0, BigInt(this.sectors), true); // capacity
     config.setUint32(12, QUEUE_SIZE - 2, true); // seg_max: all but the header and the status
+    // Topology: an optimal request of 1 MiB, which makes the kernel read
+    // ahead 2 MiB at a time (a request costs a round trip to the host).
+    config.setUint32(28, OPTIMAL_SECTORS, true);
     this.config = new Uint8Array(config.buffer);
   }
 

@@ -178,8 +178,10 @@ def disk_figures(kernel: Path, work: Path) -> dict[str, tuple[float, float]]:
             _check(m.run(command, timeout=600))
 
         write = _seconds(f"dd if=/dev/zero of=/root/f bs=1M count={DISK_MB} conv=fsync 2>/dev/null", run)
-        run("echo 3 > /proc/sys/vm/drop_caches")
-        read = _seconds("dd if=/root/f of=/dev/null bs=1M 2>/dev/null", run)
+        # The first read after boot also compiles the kernel's read path: not counted.
+        for _ in range(2):
+            run("echo 3 > /proc/sys/vm/drop_caches")
+            read = _seconds("dd if=/root/f of=/dev/null bs=1M 2>/dev/null", run)
         run("rm /root/f && cp /mnt/share/busybox.tar.bz2 /root/ && mkdir /root/out /mnt/share/out && sync")
         unpack_disk = _seconds("tar -xjf /root/busybox.tar.bz2 -C /root/out && sync", run)
         unpack_share = _seconds("tar -xjf /mnt/share/busybox.tar.bz2 -C /mnt/share/out", run)
@@ -257,7 +259,11 @@ def run(kernel: Path, site_root: Path | None) -> tuple[list[Result], list[float]
         disk = disk_figures(kernel, work)
         image = work / "boot.img"
         disks.mkdisk(image, 64 << 20)
-        disk_prompts = prompt_times(kernel, attached=(disks.Disk(image, "/root"),))
+        # In turns, so that both see the same machine's load.
+        with_disk, without = [], []
+        for _ in range(7):
+            with_disk += prompt_times(kernel, runs=1, attached=(disks.Disk(image, "/root"),))
+            without += prompt_times(kernel, runs=1)
     results = [
         Result("boot to the first line of /init", statistics.median(boots), None, "s", "< 0.5 s"),
         Result("boot to the shell prompt", statistics.median(prompts), None, "s", "< 0.5 s"),
@@ -269,8 +275,8 @@ def run(kernel: Path, site_root: Path | None) -> tuple[list[Result], list[float]
         Result("CPU-bound C loop", guest_values["compute"][0], native["compute"][0], "ms",
                "<= 1.5x native"),
         Result("host memory of an idle machine (RSS)", rss, None, "MiB", "< 96 MiB"),
-        Result("boot to the prompt, a disk on /root", statistics.median(disk_prompts), statistics.median(prompts),
-               "s", "<= 1.1x without (native: none)"),
+        Result("boot to the prompt with a disk on /root (against without)", statistics.median(with_disk),
+               statistics.median(without), "s", "<= 1.1x"),
         Result(f"disk: write {DISK_MB} MB, dd conv=fsync", *disk["write"], "s", "<= 2x native"),
         Result(f"disk: read {DISK_MB} MB, dd (guest cache dropped)", *disk["read"], "s", "<= 2x native"),
         Result("disk: unpack the BusyBox source (tar -xjf)", *disk["unpack disk"], "s", ""),
