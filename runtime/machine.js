@@ -62,6 +62,7 @@ const TERMINALS = [
  * @property {number} memoryMiB         kernel memory size
  * @property {number} timeoutMs         0 for none
  * @property {object[]} [devices]       virtio device models, in bus order (virtio/bus.js)
+ * @property {object} [bus]             or a bus of them elsewhere, with Bus's interface (browser/devices.js)
  */
 
 /**
@@ -113,7 +114,9 @@ export class Machine {
     this.inputBacklogs = TERMINALS.map(() => []);
     this.inputRetry = TERMINALS.map(() => null);
     this.finished = false;
-    this.bus = new Bus(options.devices ?? [], (irq) => this.raise(1 << irq), (reason) => this.finish(2, reason));
+    /** The virtio devices, here or on a thread of their own (browser/devices.js). */
+    this.bus = options.bus ?? new Bus(options.devices ?? []);
+    this.bus.connect((irq) => this.raise(1 << irq), (reason) => this.finish(2, reason));
   }
 
   /** Boot and run until power-off, panic, trap or timeout. @returns {Promise<MachineExit>} */

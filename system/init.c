@@ -277,6 +277,25 @@ static void notice(const char *fmt, ...)
 	fprintf(stderr, "init: %s\n", line);
 }
 
+/* The notices, on the user's terminal too when the kernel's console is elsewhere (console=hvc2). */
+static void tell_console(void)
+{
+	char active[64] = "", *line, *save;
+	FILE *tty = fopen("/sys/class/tty/console/active", "r");
+
+	if (tty) {
+		if (!fgets(active, sizeof(active), tty))
+			active[0] = 0;
+		fclose(tty);
+	}
+	/* With console=hvc0, init's stderr said it already. */
+	if (!notices[0] || strstr(active, "hvc0") || !(tty = fopen("/dev/hvc0", "w")))
+		return;
+	for (line = strtok_r(notices, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		fprintf(tty, "\033[33mlinuxwasm: %s\033[0m\r\n", line);
+	fclose(tty);
+}
+
 /* The kernel's last log line that names device (as "(vda)"), for a failed mount's cause. */
 static void kernel_says(const char *device, char *out, size_t size)
 {
@@ -320,8 +339,9 @@ static void mkdir_parents(const char *path)
 }
 
 /*
- * linuxwasm.disks=vda:/root:rw,vdb:/data:ro (src/linuxwasm/disks.py):
- * each disk's ext4 file system where the host asked; and
+ * linuxwasm.disks=vda:/root:rw,vdb:/data:ro (src/linuxwasm/disks.py, or
+ * the page's vda:/root:rw:commit=1+nodelalloc with mount options of its own): each
+ * disk's ext4 file system where the host asked; and
  * linuxwasm.shares=share0:/mnt/project:rw (src/linuxwasm/shares.py): each
  * host folder over 9p. One that does not mount leaves the folder as it
  * was, and says why.
@@ -334,28 +354,47 @@ static void mount_from_host(const char *option, const char *type)
 	 * buffers of 128 KiB.
 	 */
 	static const char ninep[] = "trans=virtio,version=9p2000.L,access=client,msize=131072";
-	int is_9p = !strcmp(type, "9p");
+	int is_9p = !strcmp(type, "9p"), read_only;
 	char spec[1024], *entry, *save;
 
 	if (!kernel_option(option, spec, sizeof(spec)))
 		return;
 	for (entry = strtok_r(spec, ",", &save); entry; entry = strtok_r(NULL, ",", &save)) {
-		char *dir = strchr(entry, ':'), *mode, device[64], why[200];
+		char *dir = strchr(entry, ':'), *mode, *options = NULL, device[64], why[200];
 
 		if (!dir || !(mode = strchr(dir + 1, ':')))
 			continue;
 		*dir++ = 0;
 		*mode++ = 0;
+		/* A disk's own mount options may follow, '+' between them ("commit=1+nodelalloc"). */
+		if ((options = strchr(mode, ':'))) {
+			char *plus = ++options;
+
+			options[-1] = 0;
+			while ((plus = strchr(plus, '+')))
+				*plus = ',';
+		}
 		if (dir[0] != '/' || strstr(dir, "..") || nr_mounted == DISKS_MAX)
 			continue;
 		snprintf(device, sizeof(device), is_9p ? "%s" : "/dev/%s", entry);
 		mkdir_parents(dir);
-		if (mount(device, dir, type, strcmp(mode, "ro") ? 0 : MS_RDONLY, is_9p ? ninep : NULL)) {
+		read_only = !strcmp(mode, "ro");
+		if (mount(device, dir, type, read_only ? MS_RDONLY : 0, is_9p ? ninep : options)) {
 			int err = errno;
 
 			kernel_says(entry, why, sizeof(why));
-			notice("cannot mount %s on %s: %s%s", device, dir, strerror(err), why);
-			continue;
+			/*
+			 * A read-only disk whose journal needs replaying (it was
+			 * not unmounted cleanly, or another machine has it) can
+			 * be mounted as its last checkpoint left it.
+			 */
+			if (!is_9p && read_only && !mount(device, dir, type, MS_RDONLY, "noload")) {
+				notice("%s on %s: its journal was not replayed (it was not unmounted cleanly, "
+				       "or is in use): what was written last may be missing", device, dir);
+			} else {
+				notice("cannot mount %s on %s: %s%s", device, dir, strerror(err), why);
+				continue;
+			}
 		}
 		snprintf(mounted[nr_mounted++], sizeof(mounted[0]), "%s", dir);
 	}
@@ -412,8 +451,9 @@ int main(void)
 	static char *const shell[] = { "/bin/sh", "-l", NULL };
 	static char *const agent[] = { "/sbin/linuxwasm-agent", NULL };
 	struct statfs root;
+	char agent_mode[16] = "";
 	sigset_t wanted;
-	pid_t session;
+	pid_t session, helper = -1;
 	int sig, status, with_agent;
 
 	mount_or_warn("proc", "/proc", "proc", NULL);
@@ -463,13 +503,24 @@ int main(void)
 
 	close(open(_PATH_WTMP, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
 	record(BOOT_TIME, "~", "reboot", 0);
-	with_agent = kernel_option("linuxwasm.agent", NULL, 0);
+	/*
+	 * linuxwasm.agent: the agent is the session. linuxwasm.agent=beside
+	 * (the page): the shell is, and the agent moves files for the host
+	 * beside it (uploads, downloads).
+	 */
+	with_agent = kernel_option("linuxwasm.agent", agent_mode, sizeof(agent_mode));
+	if (with_agent && !strcmp(agent_mode, "beside")) {
+		with_agent = 0;
+		helper = start("/dev/agent", agent);
+		setenv("LINUXWASM_PAGE", "1", 1);	/* for download(1) */
+	}
 	if (with_agent) {
 		/* For the agent's ready message; its commands do not inherit it. */
 		setenv("LINUXWASM_NOTICES", notices, 1);
 		session = start("/dev/agent", agent);
 		unsetenv("LINUXWASM_NOTICES");
 	} else {
+		tell_console();
 		session = start("/dev/hvc0", shell);
 		if (session > 0)
 			record(USER_PROCESS, "hvc0", "root", session);
@@ -489,6 +540,10 @@ int main(void)
 		if (sig == SIGTERM)
 			stop(RB_AUTOBOOT);
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			if (pid == helper) {
+				fprintf(stderr, "init: the file channel's agent ended: uploads and downloads stop\n");
+				helper = -1;
+			}
 			if (pid != session)
 				continue;
 			/* The agent ends cleanly only when the host says bye. */

@@ -1,6 +1,7 @@
 """The page in headless Chromium: served by `linuxwasm serve`, and exported
 to a static host that sends no headers (the service worker's path)."""
 
+import hashlib
 import json
 import re
 import shutil
@@ -226,7 +227,7 @@ def test_a_newcomer_is_greeted_and_told_where_to_read_more(page, url):
     browser.wait_for_prompt(page)
     screen = "\n".join(browser.screen_lines(page))
     assert "running in this tab" in screen and "Type help for what to try" in screen
-    assert "reloading the page starts afresh" in screen
+    assert "Your home, /root, is a disk kept by this browser" in screen
     log_lines = {line.strip() for line in page.locator("#log").text_content().splitlines()}
     booting = [s.removeprefix("booting: ") for s in page.evaluate("statuses") if s.startswith("booting: ")]
     assert booting, "no boot progress shown"
@@ -245,5 +246,77 @@ def test_the_guest_has_the_browsers_clock_and_time_zone(chromium, url):
         browser.wait_for_prompt(page)
         zone, seconds = browser.run_command(page, "date +%Z; date +%s")
         assert zone == "JST" and abs(int(seconds) - time.time()) < 30
+    finally:
+        context.close()
+
+
+# -- the home disk in OPFS --------------------------------------------------------
+
+def test_the_home_survives_a_reload(page, url):
+    page.goto(url)
+    browser.wait_for_prompt(page)
+    assert browser.run_command(page, "grep ' /root ' /proc/mounts | cut -d' ' -f1-4") == ["/dev/vda /root ext4 rw,relatime,nodelalloc,commit=1"]
+    browser.run_command(page, "echo kept > /root/note; mkdir /root/work")
+    time.sleep(2)  # the home's journal is committed every second
+    page.reload()
+    browser.wait_for_prompt(page)
+    assert browser.run_command(page, "cat /root/note; ls /root") == ["kept", "lost+found  note        work"]
+
+
+def test_a_second_tab_gets_the_home_read_only(page, url):
+    page.goto(url)
+    browser.wait_for_prompt(page)
+    browser.run_command(page, "echo first > /root/mine; sync")
+    second = page.context.new_page()
+    second.goto(url)
+    browser.wait_for_prompt(second)
+    assert "your home (/root) is in use in another tab: here it is read-only" in "\n".join(browser.screen_lines(second))
+    assert second.locator("#reset-home").is_disabled()
+    out = browser.run_command(second, "echo x > /root/other; ls /root")
+    assert out[0].endswith("Read-only file system") and "other" not in out[1]
+    # The first tab's disk is untouched, and still its own.
+    assert browser.run_command(page, "echo more >> /root/mine; cat /root/mine") == ["first", "more"]
+
+
+def test_reset_home_empties_it_after_asking(page, url):
+    page.goto(url)
+    browser.wait_for_prompt(page)
+    browser.run_command(page, "echo gone-soon > /root/file")
+    asked = []
+
+    def answer(dialog) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss() if len(asked) == 1 else dialog.accept()
+
+    page.on("dialog", answer)
+    page.click("#reset-home")  # dismissed: nothing happens
+    assert browser.run_command(page, "cat /root/file") == ["gone-soon"]
+    page.click("#reset-home")
+    page.wait_for_function("linuxwasm.screenText().includes('Your home') && !linuxwasm.screenText().includes('gone-soon')")
+    browser.wait_for_prompt(page)
+    assert asked[0].startswith("Empty your home (/root)?")
+    assert browser.run_command(page, "ls /root") == ["lost+found"]
+
+
+def test_files_go_up_into_the_home_and_come_down_as_downloads(chromium, url, tmp_path):
+    context = chromium.new_context(viewport={"width": 1000, "height": 600}, accept_downloads=True)
+    try:
+        page = context.new_page()
+        page.goto(url)
+        browser.wait_for_prompt(page)
+        upload = tmp_path / "notes.txt"
+        upload.write_bytes(b"from the host\n" * 1000)
+        page.set_input_files("#upload-file", str(upload))
+        page.wait_for_function("document.getElementById('status').textContent === 'uploaded notes.txt to /root'")
+        assert browser.run_command(page, "md5sum < /root/notes.txt")[0].split()[0] == \
+            hashlib.md5(upload.read_bytes()).hexdigest()
+        browser.run_command(page, "seq 1 50000 > /root/numbers")
+        with page.expect_download() as info:
+            browser.run_command(page, "download numbers")
+        download = info.value
+        assert download.suggested_filename == "numbers"
+        assert Path(download.path()).read_text() == "".join(f"{i}\n" for i in range(1, 50001))
+        assert browser.run_command(page, "download /etc; download missing") == [
+            "download: /etc: not a readable file", "download: missing: not a readable file"]
     finally:
         context.close()

@@ -38,3 +38,28 @@ def test_timeout_ends_the_machine(kernel_image):
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert result.returncode == runner.EXIT_TIMEOUT
     assert result.stderr.strip() == "linuxwasm: timed out after 0.05 s"
+
+
+def test_the_pages_agent_client_takes_no_nonsense_from_the_guest():
+    """runtime/agent-client.js against a stand-in agent (tests/fixtures/agent_client.mjs):
+    answers are read as agent.py reads them, and anything else breaks the channel
+    with the reason, never with an exception of its own."""
+    import json
+
+    from linuxwasm import nodejs
+
+    done = subprocess.run([str(nodejs.build()), str(FIXTURES / "agent_client.mjs")], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {
+        "get": {"data": "abcde"},
+        "tooLarge": {"error": "/root/f: larger than 4 bytes"},
+        "afterTooLarge": {"data": "abcde"},  # the rest of the large one was let pass
+        "put": {"ok": True},
+        "error": {"error": "no such file!"},
+        "wrongId": {"error": "the guest agent answered request 999, not asked"},
+        "afterBroken": {"error": "the guest agent answered request 999, not asked"},
+        "hugeLength": {"error": "the guest agent sent a data message of 99999 bytes"},
+        "garbage": {"error": "the guest agent sent what is not a message header"},
+        "endlessHeader": {"error": "the guest agent sent a header that is too long"},
+    }

@@ -3,37 +3,53 @@
 // terminal; the kernel log (hvc2) goes to a panel of its own.
 import { FitAddon } from './vendor/addon-fit.js';
 import { Terminal } from './vendor/xterm.js';
-import { VT_CONSOLE, VT_LOG } from './runtime/abi.js';
+import { VT_AGENT, VT_CONSOLE, VT_LOG } from './runtime/abi.js';
+import { AgentClient } from './runtime/agent-client.js';
+import { startDevices } from './runtime/browser/devices.js';
 import { createMachine, missingFeature } from './runtime/browser/platform.js';
 import { becomeIsolated } from './isolate.js';
 
 /** Keep this much of the kernel log in the panel. */
 const LOG_LIMIT = 256 * 1024;
+/** The largest file uploaded or downloaded at once: it passes through the page's memory. */
+const FILE_LIMIT = 256 * 1024 * 1024;
+/** The escape sequence of the guest's `download` (system/bin/download): OSC 7701 ; base64 path. */
+const OSC_DOWNLOAD = 7701;
 
 /** What a newcomer reads first, above the shell (the guest's `help` says more). */
 const GREETING = [
   '\x1b[1mlinuxwasm\x1b[0m: the Linux kernel compiled to WebAssembly, running in this tab.',
   'Type \x1b[1mhelp\x1b[0m for what to try; copy and paste are Ctrl-Shift-C and Ctrl-Shift-V.',
-  'Files live in memory: reloading the page starts afresh.',
-  '',
 ].join('\r\n') + '\r\n';
+
+/** Where files live, as the home disk allows. */
+function storageLine(devices) {
+  if (!devices.bus) return `Files live in memory (${devices.reason}): reloading the page starts afresh.`;
+  const line = 'Your home, /root, is a disk kept by this browser: it is still there after a reload.';
+  return devices.notice ? `${line}\r\n\x1b[33m${devices.notice}.\x1b[0m` : line;
+}
 
 const element = (id) => document.getElementById(id);
 const statusLine = element('status');
 const progress = element('progress');
 const logPanel = element('log');
 const restartButton = element('restart');
+const resetButton = element('reset-home');
+const uploadButton = element('upload');
+const uploadInput = element('upload-file');
 const showLog = element('show-log');
 
 /**
  * The page's state, also for tests and benchmarks (tests/test_browser.py).
- * @type {{terminal: Terminal|null, machine: object|null, booted: number,
+ * @type {{terminal: Terminal|null, machine: object|null, devices: object|null, agent: object|null, booted: number,
  *         firstOutput: number, exit: {status: number, reason: string}|null,
  *         screenText(): string}}
  */
 const page = {
   terminal: null,
   machine: null,
+  devices: null,
+  agent: null,
   booted: 0,
   firstOutput: 0,
   exit: null,
@@ -67,7 +83,7 @@ const megabytes = (bytes) => (bytes / 1e6).toFixed(1);
  * @param {{kernel: {path: string, size: number}, initrd: {path: string, size: number}}} manifest
  * @returns {Promise<{kernel: WebAssembly.Module, initrd: Uint8Array}>}
  */
-async function download(manifest) {
+async function fetchFiles(manifest) {
   const files = [manifest.kernel, manifest.initrd];
   const total = files.reduce((sum, file) => sum + file.size, 0);
   let received = 0;
@@ -137,25 +153,51 @@ function createTerminal() {
   terminal.onData((data) => page.machine?.typeInput(encoder.encode(data)));
   terminal.onBinary((data) => page.machine?.typeInput(Uint8Array.from(data, (c) => c.charCodeAt(0))));
   terminal.onResize(({ rows, cols }) => page.machine?.resize(rows, cols));
+  terminal.parser.registerOscHandler(OSC_DOWNLOAD, (data) => {
+    try {
+      download(new TextDecoder().decode(Uint8Array.from(atob(data), (c) => c.charCodeAt(0))));
+    } catch {
+      setStatus('download: a malformed request from the guest', true);
+    }
+    return true;
+  });
+  const box = element('terminal');
+  box.addEventListener('dragover', (event) => event.preventDefault());
+  box.addEventListener('drop', (event) => {
+    event.preventDefault();
+    if (event.dataTransfer?.files.length) upload([...event.dataTransfer.files]);
+  });
   new ResizeObserver(() => fit.fit()).observe(element('terminal'));
   fit.fit();
   return terminal;
 }
 
 /** Boot a new machine from the downloaded files; returns when it stops. */
-async function boot(files, cmdline) {
+async function boot(files, manifest, { resetHome = false } = {}) {
   const terminal = page.terminal;
   const logText = new TextDecoder();
   terminal.reset();
   terminal.write(GREETING);
+  const devices = await startDevices({ ...manifest.home, reset: resetHome });
+  page.devices = devices;
+  terminal.write(`${storageLine(devices)}\r\n\r\n`);
+  resetButton.disabled = !devices.bus || devices.readOnly;
+  let cmdline = manifest.cmdline;
+  // What is written reaches the disk within a second (the journal's commit,
+  // with the data, not five seconds and half a minute): a reload loses at most that.
+  const home = devices.readOnly ? 'ro' : 'rw:commit=1+nodelalloc';
+  if (devices.bus) cmdline += ` ${devices.bus.cmdline} linuxwasm.disks=vda:/root:${home}`;
   logPanel.textContent = '';
   page.firstOutput = 0;
   page.exit = null;
   setStatus('booting');
+  const agent = new AgentClient((bytes) => machine.typeInput(bytes, VT_AGENT));
+  page.agent = agent;
   const machine = createMachine({
     kernel: files.kernel,
     initrd: files.initrd,
     cmdline,
+    bus: devices.bus,
     coroutines: !new URLSearchParams(location.search).has('threads'),
     onOutput(vterm, bytes) {
       if (machine !== page.machine) return;
@@ -167,6 +209,8 @@ async function boot(files, cmdline) {
         terminal.write(bytes);
       } else if (vterm === VT_LOG) {
         appendLog(logText.decode(bytes, { stream: true }));
+      } else if (vterm === VT_AGENT) {
+        agent.feed(bytes);
       }
     },
   });
@@ -187,12 +231,49 @@ async function boot(files, cmdline) {
   }
 }
 
+/** Files from the user's machine into the guest's /root (the upload button, or dropped on the terminal). */
+async function upload(files) {
+  for (const file of files) {
+    // A name of its own in /root: no folders, nothing hidden by a leading dot.
+    const name = file.name.replace(/[/\0]/g, '_').replace(/^\.+/, '_') || 'upload';
+    if (file.size > FILE_LIMIT) {
+      setStatus(`${file.name}: larger than ${megabytes(FILE_LIMIT)} MB, not uploaded`, true);
+      continue;
+    }
+    setStatus(`uploading ${name}`);
+    try {
+      await page.agent.put(`/root/${name}`, new Uint8Array(await file.arrayBuffer()));
+      setStatus(`uploaded ${name} to /root`);
+    } catch (error) {
+      setStatus(`${name}: not uploaded: ${error.message}`, true);
+    }
+  }
+  page.terminal.focus();
+}
+
+/** The guest's `download FILE`: the file, fetched through the agent, as a download of the browser's. */
+async function download(path) {
+  const name = path.split('/').pop() || 'download';
+  setStatus(`downloading ${name}`);
+  try {
+    const blob = await page.agent.get(path, FILE_LIMIT);
+    const link = document.createElement('a');
+    link.href = URL.createObjectURL(blob);
+    link.download = name;
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+    setStatus(`downloaded ${name}`);
+  } catch (error) {
+    setStatus(`${name}: not downloaded: ${error.message}`, true);
+  }
+}
+
 /** The site's manifest, and the files it names, downloaded and compiled. */
 async function loadFiles() {
   const response = await fetch('site.json', { cache: 'no-cache' });
   if (!response.ok) throw new Error(`site.json: ${response.status} ${response.statusText}`);
   const manifest = await response.json();
-  return { manifest, files: await download(manifest) };
+  return { manifest, files: await fetchFiles(manifest) };
 }
 
 async function main() {
@@ -217,12 +298,28 @@ async function main() {
   }
   progress.hidden = true;
   restartButton.disabled = false;
-  restartButton.addEventListener('click', () => {
+  const restart = async (how) => {
     page.machine?.finish(0, 'restarted');
     page.machine = null;
-    boot(files, manifest.cmdline);
+    // The next machine's home disk is this one's, once it lets it go.
+    await page.devices?.bus?.released;
+    boot(files, manifest, how);
+  };
+  restartButton.addEventListener('click', () => restart());
+  uploadButton.disabled = false;
+  uploadButton.addEventListener('click', () => uploadInput.click());
+  uploadInput.addEventListener('change', () => {
+    upload([...uploadInput.files]);
+    uploadInput.value = '';
   });
-  boot(files, manifest.cmdline);
+  resetButton.addEventListener('click', () => {
+    if (confirm('Empty your home (/root)? Every file in it is lost, and the machine restarts.')) {
+      restart({ resetHome: true });
+    } else {
+      page.terminal.focus();
+    }
+  });
+  boot(files, manifest);
 }
 
 main().catch((error) => fail(String(error.message ?? error)));

@@ -11,6 +11,7 @@ import { canSwitchStacks } from '../stack-switching.js';
  * @property {string} cmdline
  * @property {number} [memoryMiB]
  * @property {(vterm: number, bytes: Uint8Array) => void} onOutput  a terminal's output, by vterm number
+ * @property {object|null} [bus]  the machine's devices (devices.js), if any
  * @property {boolean} [coroutines]  all tasks in one Web Worker where the engine can switch
  *                                   stacks (the default); false: a Web Worker per task
  */
@@ -80,5 +81,6 @@ export function createMachine(options) {
     cmdline: options.cmdline,
     memoryMiB: options.memoryMiB ?? 128,
     timeoutMs: 0,
+    bus: options.bus ?? undefined,
   });
 }

@@ -30,15 +30,7 @@ export class NinePDevice {
     this.config.set(bytes, 2);
   }
 
-  /** @param {import('./queue.js').Queue} queue @param {Uint8Array} memory */
-  serve(queue, memory) {
-    let served = false;
-    for (let chain; (chain = queue.take()); served = true) {
-      queue.give(chain.head, this.request(chain, memory));
-    }
-    return served;
-  }
-
+  /** One request: its reply written into the chain; returns the reply's length. */
   request({ readable, writable }, memory) {
     const length = readable.reduce((sum, b) => sum + b.length, 0);
     const room = writable.reduce((sum, b) => sum + b.length, 0);

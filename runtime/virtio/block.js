@@ -46,20 +46,6 @@ export class BlockDevice {
     this.config = new Uint8Array(config.buffer);
   }
 
-  /**
-   * Serve every request waiting in the queue.
-   * @param {import('./queue.js').Queue} queue
-   * @param {Uint8Array} memory  the kernel's
-   * @returns {boolean} whether any was served
-   */
-  serve(queue, memory) {
-    let served = false;
-    for (let chain; (chain = queue.take()); served = true) {
-      queue.give(chain.head, this.request(chain, memory));
-    }
-    return served;
-  }
-
   /** One request; returns the bytes written into its buffers. */
   request({ readable, writable }, memory) {
     const status = writable.at(-1);

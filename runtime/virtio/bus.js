@@ -10,8 +10,8 @@
 //   features    bigint: what it offers (VERSION_1 is added)
 //   queueSizes  the most descriptors of each of its queues
 //   config      its configuration space's bytes
-//   serve(queue, memory)  serve what the driver made available in a queue
-//                         (queue.js); true if it gave any chain back
+//   request(chain, memory)  serve one chain of a queue (queue.js), with the
+//                         kernel's memory: the bytes it wrote into the chain
 //   reset(), close()
 
 import { IRQ_VIRTIO_FIRST } from '../abi.js';
@@ -22,15 +22,11 @@ import { F_VERSION_1, INTERRUPT_USED_BUFFER, MMIO_BASE, MMIO_SIZE, Registers, ST
 export const MAX_DEVICES = 32 - IRQ_VIRTIO_FIRST;
 
 export class Bus {
-  /**
-   * @param {object[]} models  in bus order: the first block device is vda
-   * @param {(irq: number) => void} raise  raise an interrupt line of the kernel
-   * @param {(reason: string) => void} fail  stop the machine, saying why
-   */
-  constructor(models, raise, fail) {
+  /** @param {object[]} models  in bus order: the first block device is vda */
+  constructor(models) {
     if (models.length > MAX_DEVICES) throw new Error(`at most ${MAX_DEVICES} devices`);
-    this.raiseLine = raise;
-    this.fail = fail;
+    this.raiseLine = () => {};
+    this.fail = () => {};
     this.devices = models.map((model) => {
       const registers = new Registers();
       registers.describe(model.deviceId, model.features | 1n << BigInt(F_VERSION_1), model.queueSizes);
@@ -51,6 +47,16 @@ export class Bus {
     return this.devices.map((_, i) =>
       `virtio_mmio.device=0x${MMIO_SIZE.toString(16)}@0x${(MMIO_BASE + i * MMIO_SIZE).toString(16)}:${IRQ_VIRTIO_FIRST + i}`,
     ).join(' ');
+  }
+
+  /**
+   * What the bus tells its machine.
+   * @param {(irq: number) => void} raise  raise an interrupt line of the kernel
+   * @param {(reason: string) => void} fail  stop the machine, saying why
+   */
+  connect(raise, fail) {
+    this.raiseLine = raise;
+    this.fail = fail;
   }
 
   /** @param {WebAssembly.Memory} memory  the kernel's, once it exists */
@@ -88,7 +94,11 @@ export class Bus {
       if (!layout) throw new VirtioError(`notified queue ${q} before it was ready`);
       queue = device.queues[q] = new Queue(this.kernelMemory, layout, device.model.queueSizes[q]);
     }
-    if (device.model.serve(queue, this.memory) && queue.wantsInterrupt()) {
+    let served = false;
+    for (let chain; (chain = queue.take()); served = true) {
+      queue.give(chain.head, device.model.request(chain, this.memory));
+    }
+    if (served && queue.wantsInterrupt()) {
       device.registers.interrupt(INTERRUPT_USED_BUFFER);
       this.raiseLine(IRQ_VIRTIO_FIRST + index);
     }

@@ -2,8 +2,9 @@
 
 At the top: `index.html`, the service worker `sw.js` (its scope must be
 the site), and `site.json`, which names the kernel and the system image
-with their sizes (the page's download progress) and the kernel command
-line. Everything else (the page's script and style, the environment-neutral
+with their sizes (the page's download progress), the kernel command
+line, and the empty ext4 image the page makes the user's home disk of
+(kept in the browser's Origin Private File System). Everything else (the page's script and style, the environment-neutral
 runtime with its browser adapter, xterm.js from npm pinned by
 web/package-lock.json, the kernel, the system image) is in `v/HASH/`,
 named by a hash of its contents: a server may let browsers keep it for good
@@ -11,20 +12,22 @@ named by a hash of its contents: a server may let browsers keep it for good
 Workers, loads it from the cache without asking.
 """
 
+import gzip
 import hashlib
 import json
 import shutil
 from pathlib import Path
 
-from linuxwasm import commands, sources
+from linuxwasm import commands, disks, sources
 from linuxwasm.errors import LinuxWasmError
 from linuxwasm.paths import BUILD, RUNTIME, SYSTEM, WEB
 
 MANIFEST = "site.json"
 
 # The kernel log goes to its own terminal (hvc2), which the page shows in a
-# panel apart from the shell's.
-CMDLINE = "console=hvc2 TERM=xterm-256color"
+# panel apart from the shell's; the agent moves files beside the shell
+# (uploads, downloads).
+CMDLINE = "console=hvc2 TERM=xterm-256color linuxwasm.agent=beside"
 
 # web/index.html names its assets "ASSETS/...".
 ASSET_PLACEHOLDER = "ASSETS/"
@@ -43,6 +46,27 @@ VENDOR_FILES = {
 }
 
 NPM_DIR = BUILD / "npm"
+
+# The page's home disk: its size, and the empty image it starts from.
+HOME_SIZE = 128 << 20
+HOME_IMAGE = BUILD / "home-empty.img.gz"
+
+
+def home_image() -> Path:
+    """An empty ext4 image of HOME_SIZE, gzipped (mostly zeros: a few hundred KB), made once."""
+    if HOME_IMAGE.is_file():
+        return HOME_IMAGE
+    HOME_IMAGE.parent.mkdir(parents=True, exist_ok=True)
+    raw = HOME_IMAGE.with_suffix("")
+    raw.unlink(missing_ok=True)
+    disks.mkdisk(raw, HOME_SIZE, label="home")
+    partial = HOME_IMAGE.with_name(HOME_IMAGE.name + ".partial")
+    with open(raw, "rb") as source, open(partial, "wb") as file, \
+            gzip.GzipFile(fileobj=file, mode="wb", compresslevel=9, mtime=0) as out:
+        shutil.copyfileobj(source, out, 1 << 20)
+    raw.unlink()
+    partial.replace(HOME_IMAGE)
+    return HOME_IMAGE
 
 
 def npm_packages(report: commands.Report = lambda line: None) -> Path:
@@ -83,7 +107,7 @@ def export(target: Path, kernel: Path, initramfs: Path, report: commands.Report 
     assets |= {f"runtime/{path.relative_to(RUNTIME)}": path for path in sorted(RUNTIME.rglob("*.js"))
                if path.parent.name != "node"}
     assets |= {f"vendor/{name}": modules / source for name, source in VENDOR_FILES.items()}
-    assets |= {"vmlinux.wasm": kernel, "initramfs.cpio.gz": initramfs}
+    assets |= {"vmlinux.wasm": kernel, "initramfs.cpio.gz": initramfs, "home.img.gz": home_image()}
     digest = hashlib.sha256()
     for name, source in assets.items():
         digest.update(f"{name}\0{source.stat().st_size}\0".encode())
@@ -103,6 +127,7 @@ def export(target: Path, kernel: Path, initramfs: Path, report: commands.Report 
         "kernel": {"path": prefix + "vmlinux.wasm", "size": kernel.stat().st_size},
         "initrd": {"path": prefix + "initramfs.cpio.gz", "size": initramfs.stat().st_size},
         "cmdline": CMDLINE,
+        "home": {"image": prefix + "home.img.gz", "size": HOME_SIZE},
     }
     (target / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     return target

@@ -74,6 +74,8 @@ def image(report: commands.Report = lambda line: None) -> Initramfs:
             files.add_file_from(f"/etc/{name}", path, mode=0o600 if name in PRIVATE_ETC else 0o644)
     for path, source in DOCUMENTS.items():
         files.add_file_from(path, source, mode=0o644)
+    for path in sorted((SYSTEM / "bin").iterdir()):
+        files.add_file_from(f"/usr/bin/{path.name}", path, mode=0o755)
     zoneinfo.add_to(files)
     return files
 
