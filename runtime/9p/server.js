@@ -38,6 +38,9 @@ export class NineError extends Error {
   }
 }
 
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
 /** Reads a request's fields in order; running past the end is EPROTO. */
 class Reader {
   /** @param {Uint8Array} bytes */
@@ -60,7 +63,7 @@ class Reader {
   u64() { return Number(this.view.getBigUint64(this.need(8), true)); }
   str() {
     const n = this.u16();
-    return new TextDecoder('utf-8', { fatal: false }).decode(this.bytes.subarray(this.need(n), this.at));
+    return decoder.decode(this.bytes.subarray(this.need(n), this.at));
   }
   data(n) { return this.bytes.subarray(this.need(n), this.at); }
 }
@@ -87,7 +90,7 @@ class Writer {
   u32(v) { return this.put(4, (d) => d.setUint32(0, v >>> 0, true)); }
   u64(v) { return this.put(8, (d) => d.setBigUint64(0, BigInt.asUintN(64, BigInt(v)), true)); }
   str(s) {
-    const bytes = new TextEncoder().encode(s);
+    const bytes = encoder.encode(s);
     this.u16(bytes.length);
     return this.bytes(bytes);
   }
@@ -147,7 +150,7 @@ const checkName = (name) => {
   if (!name || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
     throw new NineError(errno.EINVAL);
   }
-  if (new TextEncoder().encode(name).length > MAX_NAME) throw new NineError(errno.ENAMETOOLONG);
+  if (encoder.encode(name).length > MAX_NAME) throw new NineError(errno.ENAMETOOLONG);
   return name;
 };
 
@@ -401,7 +404,7 @@ export class Server {
         const entries = new Writer();
         for (let i = offset; i < fid.listing.length; i++) {
           const { qid, type, name } = fid.listing[i];
-          const bytes = new TextEncoder().encode(name);
+          const bytes = encoder.encode(name);
           if (entries.length + 13 + 8 + 1 + 2 + bytes.length > count) break;
           entries.qid(qid).u64(i + 1).u8(type).u16(bytes.length).bytes(bytes);
         }

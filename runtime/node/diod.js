@@ -4,9 +4,8 @@
 // runs as a child process serving one connection on two pipes (FIFOs
 // opened read-write, so that neither side's open waits), and each request
 // is sent and its reply read synchronously, on the machine's thread.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { MAX_MESSAGE } from '../9p/server.js';

@@ -94,10 +94,6 @@ def check(disks: tuple[Disk, ...]) -> None:
     """Fail with one line naming the problem if the disks cannot be attached as asked."""
     if len(disks) > MAX_DISKS:
         raise LinuxWasmError(f"{len(disks)} disks: at most {MAX_DISKS}")
-    mounts = [d.mount for d in disks if d.mount is not None]
-    for mount in set(mounts):
-        if mounts.count(mount) > 1:
-            raise LinuxWasmError(f"two disks to be mounted on {mount}")
     seen: set[tuple[int, int]] = set()
     for disk in disks:
         try:
