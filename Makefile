@@ -7,10 +7,11 @@
 # What the build runs: LLVM 19 for Wasm; gcc for the kernel's and BusyBox's
 # host tools and the native BusyBox the benchmarks compare against; rsync
 # for the kernel's headers_install; bzip2 for BusyBox's source tarball;
-# e2fsprogs and fakeroot to make disk images owned by root (mkdisk).
+# e2fsprogs and fakeroot to make disk images owned by root (mkdisk); passt,
+# the NAT behind a machine's network card (run --net, serve --net).
 APT_PACKAGES := clang-19 lld-19 llvm-19 libclang-rt-19-dev-wasm32 ccache wabt \
                 gcc libc6-dev rsync bzip2 cpio bc flex bison make patch xz-utils python3-venv \
-                e2fsprogs fakeroot
+                e2fsprogs fakeroot passt
 # The browser tests drive Debian's Chromium; the shared folder tests
 # compare our 9p server with Debian's diod.
 APT_TEST_PACKAGES := chromium diod

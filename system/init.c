@@ -41,6 +41,7 @@
 #include <utmpx.h>
 
 #include "session.h"
+#include "network.h"
 
 extern char **environ;
 
@@ -451,7 +452,7 @@ int main(void)
 	static char *const shell[] = { "/bin/sh", "-l", NULL };
 	static char *const agent[] = { "/sbin/linuxwasm-agent", NULL };
 	struct statfs root;
-	char agent_mode[16] = "";
+	char agent_mode[16] = "", networks[512];
 	sigset_t wanted;
 	pid_t session, helper = -1;
 	int sig, status, with_agent;
@@ -486,6 +487,9 @@ int main(void)
 	set_time_zone();
 	mount_from_host("linuxwasm.disks", "ext4");
 	mount_from_host("linuxwasm.shares", "9p");
+	if (!kernel_option("linuxwasm.net", networks, sizeof(networks)))
+		networks[0] = 0;
+	bring_up_network(networks, notice);
 	/* The kernel starts init with HOME=/; the session is root's. */
 	setenv("HOME", "/root", 1);
 	setenv("USER", "root", 1);

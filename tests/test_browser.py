@@ -320,3 +320,50 @@ def test_files_go_up_into_the_home_and_come_down_as_downloads(chromium, url, tmp
             "download: /etc: not a readable file", "download: missing: not a readable file"]
     finally:
         context.close()
+
+
+# -- the page's network: serve --net ----------------------------------------
+
+@pytest.fixture(scope="module")
+def served_blob(tmp_path_factory) -> Iterator[tuple[int, bytes]]:
+    """A test HTTP server on this host's 127.0.0.1 serving /blob; its port and the blob."""
+    import http.server
+    import os
+    import socketserver
+    import threading
+
+    root = tmp_path_factory.mktemp("blob")
+    blob = os.urandom(2_000_000)
+    (root / "blob").write_bytes(blob)
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(root), **kwargs)
+
+        def log_message(self, *args):
+            pass
+
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), Quiet) as httpd:
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        yield httpd.server_address[1], blob
+        httpd.shutdown()
+
+
+def test_the_page_reaches_the_network_through_the_relay(page, exported, served_blob):
+    from linuxwasm import net, relay
+    port, blob = served_blob
+    with server.serving(exported, relay=relay.Relay(net.Nat(host_loopback=True))) as httpd:
+        page.goto(server.url_of(httpd))
+        browser.wait_for_prompt(page)
+        assert "The network (eth0) goes through the relay at ws://" in "\n".join(browser.screen_lines(page))
+        output = browser.run_command(
+            page, f"wget -q -O- http://$(ip route | awk '/^default/ {{print $3}}'):{port}/blob | sha256sum",
+            timeout=60)
+        assert output[0].split()[0] == hashlib.sha256(blob).hexdigest()
+
+
+def test_without_a_relay_the_page_says_there_is_no_network(page, url):
+    page.goto(url)
+    browser.wait_for_prompt(page)
+    assert "No network: no relay at ws://" in "\n".join(browser.screen_lines(page))
+    assert browser.run_command(page, "ls /sys/class/net") == ["lo"]

@@ -100,7 +100,7 @@ def test_malformed_frames_are_a_machine_error(monkeypatch: pytest.MonkeyPatch, t
     """))
     monkeypatch.setattr(machine_module.runner, "check_inputs", lambda options: None)
     monkeypatch.setattr(machine_module.runner, "node_command",
-                        lambda options: [sys.executable, "-c", "print('ready 0 0', flush=True); "
+                        lambda options, cables: [sys.executable, "-c", "print('ready 0 0', flush=True); "
                                          f"exec(open({str(fake)!r}).read())"])
     m = Machine(tmp_path / "k", tmp_path / "i")
     m.start()

@@ -67,3 +67,66 @@ def test_a_broken_ring_stops_the_machine_with_the_reason(name, reason):
 
 def test_a_snapshot_keeps_its_writes_apart_from_the_image():
     assert scenario("snapshot") == {"reads": True, "baseUntouched": True}
+
+
+# -- the network card (runtime/virtio/net.js), tests/fixtures/net_driver.mjs --
+
+NET_DRIVER = Path(__file__).parent / "fixtures" / "net_driver.mjs"
+
+
+def net_scenario(name: str) -> dict:
+    done = subprocess.run([str(nodejs.build()), str(NET_DRIVER), name], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_a_network_card_offers_its_address_and_mergeable_buffers():
+    assert net_scenario("config") == {"device": 1, "mac": [2, 0x4c, 0x57, 0, 0, 1], "linkUp": 1,
+                                      "mac_feature": 1, "mergeable": 1, "status": 1}
+
+
+def test_a_received_frame_spreads_over_the_buffers_it_needs():
+    r = net_scenario("receiveAcrossBuffers")
+    # 12 bytes of header and 3000 of frame: a full buffer and 964 bytes of the next.
+    assert r["used"] == [[0, 2048], [1, 964]] and r["numBuffers"] == 2
+    assert r["header"] == [0] * 10 and r["payload"]
+    assert r["raised"] == [8] and r["failures"] == []
+
+
+def test_a_frame_waits_for_receive_buffers():
+    assert net_scenario("waitsForBuffers") == {"before": 0, "after": [[0, 112]], "failures": []}
+
+
+def test_a_frame_before_the_driver_is_up_is_lost():
+    assert net_scenario("lostBeforeTheDriver") == {"used": [], "failures": []}
+
+
+def test_frames_waiting_for_the_guest_are_bounded():
+    r = net_scenario("boundedWhileWaiting")
+    assert r["pausedWhenFull"] and r["stillPaused"] and r["failures"] == []
+    assert r["pending"] <= 8 * 1024 * 1024
+
+
+def test_a_sent_frame_reaches_the_link_without_its_header():
+    assert net_scenario("transmit") == {"sent": [[60, 0xcd]], "used": [[0, 0]], "raised": [8], "failures": []}
+    assert net_scenario("chainedTransmit") == {"length": 60, "first": 1, "last": 2, "failures": []}
+
+
+def test_a_busy_link_holds_the_guest_frames_until_it_drains():
+    assert net_scenario("busyLinkWaits") == {"whileBusy": 0, "after": 1, "used": 1, "failures": []}
+
+
+def test_frames_no_ethernet_card_could_carry_are_dropped():
+    # 70,000 bytes out, 5 bytes out, 70,000 bytes in: dropped and counted, the machine goes on.
+    assert net_scenario("oversizedFrameDropped") == {"sent": 0, "dropped": 3, "used": 2, "failures": []}
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("readableReceiveBuffer", "a receive buffer is not writable"),
+    ("tinyReceiveBuffer", "a receive buffer is smaller than a header"),
+    ("writableTransmitBuffer", "a transmit buffer is writable"),
+    ("headerlessTransmit", "a transmitted frame has no header"),
+])
+def test_a_broken_network_ring_stops_the_machine_with_the_reason(name, reason):
+    assert net_scenario(name)["failures"] == [f"the guest broke the virtio protocol (network card eth0): {reason}"]

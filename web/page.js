@@ -24,9 +24,22 @@ const GREETING = [
 
 /** Where files live, as the home disk allows. */
 function storageLine(devices) {
-  if (!devices.bus) return `Files live in memory (${devices.reason}): reloading the page starts afresh.`;
+  if (!devices.home) return `Files live in memory (${devices.homeReason}): reloading the page starts afresh.`;
   const line = 'Your home, /root, is a disk kept by this browser: it is still there after a reload.';
   return devices.notice ? `${line}\r\n\x1b[33m${devices.notice}.\x1b[0m` : line;
+}
+
+/** What the guest can reach. */
+function networkLine(devices) {
+  if (devices.network) return `The network (eth0) goes through the relay at ${devices.network}.`;
+  return `No network: ${devices.networkReason ?? 'no relay'} (linuxwasm serve --net has one; or ?relay=URL).`;
+}
+
+/** The relay's WebSocket URL: the page's ?relay= parameter, else /net of this page's origin. */
+function relayUrl() {
+  const given = new URLSearchParams(location.search).get('relay');
+  if (given) return given;
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/net`;
 }
 
 const element = (id) => document.getElementById(id);
@@ -178,15 +191,19 @@ async function boot(files, manifest, { resetHome = false } = {}) {
   const logText = new TextDecoder();
   terminal.reset();
   terminal.write(GREETING);
-  const devices = await startDevices({ ...manifest.home, reset: resetHome });
+  const devices = await startDevices({ ...manifest.home, reset: resetHome }, relayUrl());
   page.devices = devices;
-  terminal.write(`${storageLine(devices)}\r\n\r\n`);
-  resetButton.disabled = !devices.bus || devices.readOnly;
+  terminal.write(`${storageLine(devices)}\r\n${networkLine(devices)}\r\n\r\n`);
+  resetButton.disabled = !devices.home || devices.readOnly;
   let cmdline = manifest.cmdline;
+  if (devices.bus) cmdline += ` ${devices.bus.cmdline}`;
   // What is written reaches the disk within a second (the journal's commit,
   // with the data, not five seconds and half a minute): a reload loses at most that.
-  const home = devices.readOnly ? 'ro' : 'rw:commit=1+nodelalloc';
-  if (devices.bus) cmdline += ` ${devices.bus.cmdline} linuxwasm.disks=vda:/root:${home}`;
+  if (devices.home) cmdline += ` linuxwasm.disks=vda:/root:${devices.readOnly ? 'ro' : 'rw:commit=1+nodelalloc'}`;
+  if (devices.network) {
+    cmdline += ' linuxwasm.net=eth0:dhcp';
+    devices.bus.onNetworkLost = () => setStatus('the network relay went away: the guest has no network now', true);
+  }
   logPanel.textContent = '';
   page.firstOutput = 0;
   page.exit = null;

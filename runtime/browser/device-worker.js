@@ -3,13 +3,19 @@
 // page's thread or the kernel's (../virtio/bus.js). The page side is
 // devices.js. The user's home is an ext4 disk in OPFS ("home.img"), made
 // from the site's empty image the first time; if another tab holds it,
-// this tab gets it read-only, as it was when that tab last wrote it.
+// this tab gets it read-only, as it was when that tab last wrote it. The
+// network card's cable is a WebSocket to a relay (ws-link.js), if one
+// answers.
+import { parseMac } from '../network/link.js';
 import { BlockDevice } from '../virtio/block.js';
 import { Bus } from '../virtio/bus.js';
+import { NetDevice } from '../virtio/net.js';
 import { FileDisk, OpfsDisk } from './opfs-disk.js';
+import { connectRelay } from './ws-link.js';
 
 const HOME = 'home.img';
 const BLOCK = 65536;
+const MAC = '02:4c:57:00:00:01';
 
 /** Make the disk from the site's gzipped image, writing only what is not zeros. */
 async function fill(handle, url, size) {
@@ -64,11 +70,33 @@ self.onmessage = async ({ data: message }) => {
   try {
     switch (message.kind) {
       case 'open': {
-        const { disk, notice } = await openHome(message.home);
-        bus = new Bus([new BlockDevice(disk, 'home')]);
+        // The home disk first (vda), then the network card (eth0): each as it can be had.
+        const models = [];
+        const reply = { kind: 'ready', home: false, readOnly: false, notice: '', homeReason: '', network: '' };
+        if (message.home) {
+          try {
+            const { disk, notice } = await openHome(message.home);
+            models.push(new BlockDevice(disk, 'home'));
+            Object.assign(reply, { home: true, readOnly: disk.readOnly, notice });
+          } catch (error) {
+            reply.homeReason = String(error.message ?? error);
+          }
+        }
+        if (message.relay) {
+          const { link, reason } = await connectRelay(message.relay);
+          if (link) {
+            link.onClose = () => self.postMessage({ kind: 'network-lost' });
+            models.push(new NetDevice(link, parseMac(MAC), 'network card eth0'));
+            reply.network = message.relay;
+          } else {
+            reply.networkReason = reason;
+          }
+        }
+        if (!models.length) throw new Error(reply.homeReason || reply.networkReason);
+        bus = new Bus(models);
         bus.connect((irq) => self.postMessage({ kind: 'irq', irq }),
           (reason) => self.postMessage({ kind: 'fail', reason }));
-        self.postMessage({ kind: 'ready', buffers: bus.buffers, cmdline: bus.cmdline, readOnly: disk.readOnly, notice });
+        self.postMessage({ ...reply, buffers: bus.buffers, cmdline: bus.cmdline });
         break;
       }
       case 'attach':

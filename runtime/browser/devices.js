@@ -4,13 +4,20 @@
 // notifications pass through here to the worker, and its interrupts back.
 
 /**
- * The page's devices, once the worker has them; null with the reason if
- * there can be none here (no OPFS: then the page runs without a home disk).
+ * The page's devices, once the worker has them: the home disk (unless there
+ * is no OPFS, or it cannot be opened: homeReason says why) and the network
+ * card (if the relay answers: else networkReason). bus is null, with the
+ * reason, if there is neither.
  * @param {{image: string, size: number, reset?: boolean}} home  the site's empty image and its size
- * @returns {Promise<{bus: object, readOnly: boolean, notice: string}|{bus: null, reason: string}>}
+ * @param {string|null} relay  the network relay's WebSocket URL
+ * @returns {Promise<{bus: object|null, home: boolean, readOnly: boolean, notice: string, homeReason: string,
+ *   network: string, networkReason?: string, reason?: string}>}
  */
-export async function startDevices(home) {
-  if (!navigator.storage?.getDirectory) return { bus: null, reason: 'this browser has no Origin Private File System' };
+export async function startDevices(home, relay) {
+  const noOpfs = !navigator.storage?.getDirectory;
+  const homeReason = noOpfs ? 'this browser has no Origin Private File System' : '';
+  const without = { bus: null, home: false, readOnly: false, notice: '', homeReason, network: '' };
+  if (noOpfs && !relay) return { ...without, reason: homeReason };
   const worker = new Worker(new URL('./device-worker.js', import.meta.url), { type: 'module' });
   const reply = await new Promise((resolve) => {
     worker.onmessage = ({ data }) => resolve(data);
@@ -18,11 +25,13 @@ export async function startDevices(home) {
       event.preventDefault();
       resolve({ kind: 'unavailable', reason: event.message || 'the device worker failed to load' });
     };
-    worker.postMessage({ kind: 'open', home: { ...home, image: new URL(home.image, location.href).href } });
+    worker.postMessage({
+      kind: 'open', relay, home: noOpfs ? null : { ...home, image: new URL(home.image, location.href).href },
+    });
   });
   if (reply.kind !== 'ready') {
     worker.terminate();
-    return { bus: null, reason: reply.reason };
+    return { ...without, reason: reply.reason, homeReason: homeReason || reply.reason };
   }
   let raise = () => {};
   let fail = () => {};
@@ -31,6 +40,7 @@ export async function startDevices(home) {
   worker.onmessage = ({ data }) => {
     if (data.kind === 'irq') raise(data.irq);
     else if (data.kind === 'fail') fail(data.reason);
+    else if (data.kind === 'network-lost') bus.onNetworkLost();
   };
   const bus = {
     buffers: reply.buffers,
@@ -55,6 +65,9 @@ export async function startDevices(home) {
       worker.postMessage({ kind: 'close' });
     },
     released,
+    /** The relay went away: the guest's connections fail from now on. */
+    onNetworkLost() {},
   };
-  return { bus, readOnly: reply.readOnly, notice: reply.notice };
+  const { buffers, cmdline, kind, ...devices } = reply;
+  return { bus, ...devices };
 }

@@ -1,10 +1,14 @@
 // Run a machine under Node: node runtime/node/main.js --kernel K [--initrd I]
 //   [--cmdline C] [--memory MiB] [--timeout S] [--agent [--verbose]] [--threads]
 //   [--disk rw|ro|snapshot:PATH ...] [--share rw|ro:SERVER:PATH ...]
+//   [--net FD:MAC ...]
 // Each --disk is a virtio block device, vda first, over the file at PATH
 // (src/linuxwasm/disks.py checks and locks it before); each --share a
 // virtio-9p device, share0 first, serving the folder at PATH with our
-// file server (SERVER "linuxwasm") or Debian's diod ("diod").
+// file server (SERVER "linuxwasm") or Debian's diod ("diod"). Each --net
+// a virtio network card, eth0 first, with address MAC, whose cable is the
+// stream socket FD that this process inherited (src/linuxwasm/net.py: its
+// far end is passt or a switch).
 // Tasks run as coroutines on one host thread if Node has JavaScript Promise
 // Integration's standard API (Node 24 with a V8 flag, which
 // src/linuxwasm/runner.py adds), else, or with --threads, each on a host
@@ -26,9 +30,12 @@ import { EscapeFilter } from '../escape.js';
 import { Server } from '../9p/server.js';
 import { NinePDevice } from '../virtio/9p.js';
 import { BlockDevice } from '../virtio/block.js';
+import { NetDevice } from '../virtio/net.js';
+import { parseMac } from '../network/link.js';
 import { DiodServer } from './diod.js';
 import { openFileDisk } from './file-disk.js';
 import { HostFolder } from './host-folder.js';
+import { StreamLink } from './stream-link.js';
 import { Machine } from '../machine.js';
 import { canSwitchStacks } from '../stack-switching.js';
 
@@ -44,6 +51,7 @@ const { values } = parseArgs({
     threads: { type: 'boolean', default: false },
     disk: { type: 'string', multiple: true, default: [] },
     share: { type: 'string', multiple: true, default: [] },
+    net: { type: 'string', multiple: true, default: [] },
   },
 });
 const agent = values.agent;
@@ -133,13 +141,34 @@ function openShares(specs) {
   });
 }
 
+/**
+ * A network card for each --net, in order. A link that breaks leaves the
+ * card without a cable (the machine goes on, its connections fail).
+ */
+function openNetworks(specs) {
+  return specs.map((spec, index) => {
+    const [, fd, mac] = /^(\d+):(.+)$/.exec(spec) ?? [];
+    const name = `eth${index}`;
+    try {
+      if (!fd) throw new Error('not FD:MAC');
+      const link = new StreamLink(Number(fd), `network card ${name}`, (reason) => {
+        process.stderr.write(`linuxwasm: ${reason}: ${name} has no network now\n`);
+      });
+      return new NetDevice(link, parseMac(mac), `network card ${name}`);
+    } catch (error) {
+      process.stderr.write(`linuxwasm: --net ${spec}: ${error.code ?? error.message}\n`);
+      process.exit(2);
+    }
+  });
+}
+
 const machine = new Machine(platform, {
   kernel: readInput(values.kernel, 'the kernel'),
   initrd: values.initrd ? new Uint8Array(readInput(values.initrd, 'the initramfs')) : null,
   cmdline: values.cmdline,
   memoryMiB: Number(values.memory),
   timeoutMs: Number(values.timeout) * 1000,
-  devices: [...openDisks(values.disk), ...openShares(values.share)],
+  devices: [...openDisks(values.disk), ...openShares(values.share), ...openNetworks(values.net)],
 });
 
 // The guest's terminal does the line editing and echo: the host's terminal

@@ -13,6 +13,14 @@
 //   request(chain, memory)  serve one chain of a queue (queue.js), with the
 //                         kernel's memory: the bytes it wrote into the chain
 //   reset(), close()
+// A model whose buffers wait (a network card's receive buffers wait for
+// frames) serves its queues itself instead of request():
+//   start(port)   once the kernel's memory exists: port.queue(q) gives a
+//                 queue once the driver has it ready (else null),
+//                 port.interrupt() says that used buffers are there,
+//                 port.fail(error) stops the machine (a VirtioError),
+//                 port.memory is the kernel's memory
+//   notify(q)     the driver notified queue q
 
 import { IRQ_VIRTIO_FIRST } from '../abi.js';
 import { Queue, VirtioError } from './queue.js';
@@ -63,6 +71,31 @@ export class Bus {
   attach(memory) {
     this.memory = new Uint8Array(memory.buffer);
     this.kernelMemory = memory;
+    this.devices.forEach((device, index) => device.model.start?.(this.port(index, device)));
+  }
+
+  /** What a model that serves its own queues gets (see the top of this file). */
+  port(index, device) {
+    return {
+      memory: this.memory,
+      queue: (q) => this.queue(device, q),
+      interrupt: () => {
+        device.registers.interrupt(INTERRUPT_USED_BUFFER);
+        this.raiseLine(IRQ_VIRTIO_FIRST + index);
+      },
+      fail: (error) => this.broken(device, error),
+    };
+  }
+
+  /** Queue q of a device once its driver is ready, checked when first used; else null. */
+  queue(device, q) {
+    if (!(device.registers.status() & STATUS_DRIVER_OK)) return null;
+    if (!device.queues[q]) {
+      const layout = device.registers.queue(q);
+      if (!layout) return null;
+      device.queues[q] = new Queue(this.kernelMemory, layout, device.model.queueSizes[q]);
+    }
+    return device.queues[q];
   }
 
   /** A message of the transport: {device, event: 'notify', queue} or {device, event: 'status'}. */
@@ -79,20 +112,24 @@ export class Bus {
       }
       if (event === 'notify') this.notify(index, device, queue);
     } catch (error) {
-      if (!(error instanceof VirtioError)) throw error;
-      device.registers.needsReset();
-      this.fail(`the guest broke the virtio protocol (${device.model.name}): ${error.message}`);
+      this.broken(device, error);
     }
+  }
+
+  broken(device, error) {
+    if (!(error instanceof VirtioError)) throw error;
+    device.registers.needsReset();
+    this.fail(`the guest broke the virtio protocol (${device.model.name}): ${error.message}`);
   }
 
   notify(index, device, q) {
     if (!(device.registers.status() & STATUS_DRIVER_OK)) return;
     if (q >= device.model.queueSizes.length) throw new VirtioError(`notified queue ${q}, which it does not have`);
-    let queue = device.queues[q];
-    if (!queue) {
-      const layout = device.registers.queue(q);
-      if (!layout) throw new VirtioError(`notified queue ${q} before it was ready`);
-      queue = device.queues[q] = new Queue(this.kernelMemory, layout, device.model.queueSizes[q]);
+    const queue = this.queue(device, q);
+    if (!queue) throw new VirtioError(`notified queue ${q} before it was ready`);
+    if (device.model.notify) {
+      device.model.notify(q);
+      return;
     }
     let served = false;
     for (let chain; (chain = queue.take()); served = true) {

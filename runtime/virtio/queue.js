@@ -93,12 +93,23 @@ export class Queue {
 
   /** Give a chain back to the driver, with how many bytes the device wrote into it. */
   give(head, written) {
+    this.giveAll([[head, written]]);
+  }
+
+  /**
+   * Give chains back at once: the driver sees all of them or none (a
+   * frame over several receive buffers must reach it whole).
+   * @param {[number, number][]} chains  each chain's head and the bytes written into it
+   */
+  giveAll(chains) {
     const index = (this.device + 2) >> 1;
     const used = this.u16[index];
-    const entry = (this.device + 4 + 8 * (used % this.size)) >> 2;
-    this.u32[entry] = head;
-    this.u32[entry + 1] = written;
-    Atomics.store(this.u16, index, (used + 1) & 0xffff);
+    chains.forEach(([head, written], i) => {
+      const entry = (this.device + 4 + 8 * ((used + i) % this.size)) >> 2;
+      this.u32[entry] = head;
+      this.u32[entry + 1] = written;
+    });
+    Atomics.store(this.u16, index, (used + chains.length) & 0xffff);
   }
 
   /** Whether the driver wants an interrupt for the chains given back. */

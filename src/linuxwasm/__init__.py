@@ -2,5 +2,8 @@
 
 from linuxwasm.errors import LinuxWasmError
 from linuxwasm.machine import CommandTimeout, Machine, MachineError, OutputTooLarge, Result
+from linuxwasm.net import Nat, Publish
+from linuxwasm.switch import Network
 
-__all__ = ["CommandTimeout", "LinuxWasmError", "Machine", "MachineError", "OutputTooLarge", "Result"]
+__all__ = ["CommandTimeout", "LinuxWasmError", "Machine", "MachineError", "Nat", "Network", "OutputTooLarge",
+           "Publish", "Result"]

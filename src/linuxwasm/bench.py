@@ -8,17 +8,24 @@ host, around the Node process; the page's, in Debian's headless Chromium
 against `linuxwasm serve` (skipped, with the reason, where it cannot run).
 """
 
+import http.server
 import shutil
+import socket
+import socketserver
 import statistics
 import subprocess
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from linuxwasm import browser, busybox, disks, guest, runner, server, system
 from linuxwasm.machine import Machine
+from linuxwasm.net import Nat
+from linuxwasm.switch import Network
 from linuxwasm.errors import LinuxWasmError
 from linuxwasm.paths import BUILD, GUEST
 
@@ -192,6 +199,100 @@ def disk_figures(kernel: Path, work: Path) -> dict[str, tuple[float, float]]:
     return figures
 
 
+NET_MB = 256
+ROUND_TRIPS = 2000
+
+
+class _Zeros(http.server.BaseHTTPRequestHandler):
+    """GET /zeros: NET_MB MB of zeros, from memory."""
+
+    def do_GET(self) -> None:
+        chunk = bytes(1 << 20)
+        self.send_response(200)
+        self.send_header("Content-Length", str(NET_MB << 20))
+        self.end_headers()
+        for _ in range(NET_MB):
+            self.wfile.write(chunk)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class _Echo(socketserver.BaseRequestHandler):
+    """Each byte back, for round trips."""
+
+    def handle(self) -> None:
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        while byte := self.request.recv(1):
+            self.request.sendall(byte)
+
+
+@contextmanager
+def _host_server(handler: type) -> Iterator[int]:
+    """A threaded server on the host's 127.0.0.1; its port."""
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler) as served:
+        served.daemon_threads = True
+        threading.Thread(target=served.serve_forever, daemon=True).start()
+        try:
+            yield served.server_address[1]
+        finally:
+            served.shutdown()
+
+
+def _round_trip(output: str) -> float:
+    parts = output.split()
+    if len(parts) != 3 or parts[0] != "rr":
+        raise LinuxWasmError(f"round trip benchmark failed: {output[-300:]!r}")
+    return float(parts[1])
+
+
+def network_figures(kernel: Path, work: Path) -> dict[str, tuple[float, float]]:
+    """(guest, native): seconds for wget of NET_MB MB from a host server through the NAT and for
+    NET_MB MB through nc over the loopback, and microseconds per TCP round trip guest to host
+    and guest to guest (natively: loopback). Native runs the same BusyBox and the same C."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        raise LinuxWasmError("no native C compiler (cc) for the native side of the benchmark")
+    native_rr = work / "tcp-rr"
+    subprocess.run([cc, "-O2", "-o", str(native_rr), str(GUEST / "tcp-rr.c")], check=True)
+    guest_rr = guest.build_program(GUEST / "tcp-rr.c", BUILD / "guest" / "tcp-rr.wasm", libc=True)
+    native_bb = str(busybox.build_native())
+    figures = {}
+    pipe = f"{{bb}}nc -l -p 5001 > /dev/null & sleep 0.5; {{bb}}dd if=/dev/zero bs=64k count={NET_MB * 16} " \
+           "2>/dev/null | {bb}nc 127.0.0.1 5001; wait"
+    native_pipe = _seconds([native_bb, "hush", "-c", pipe.format(bb=f"{native_bb} ")])
+    with _host_server(_Zeros) as port:
+        native_wget = _seconds([native_bb, "wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{port}/zeros"])
+        with Machine(kernel, system.build(), net=Nat(host_loopback=True)) as m:
+            def run(command: str) -> str:
+                result = m.run(command, timeout=600)
+                if result.exit_code:
+                    raise LinuxWasmError(f"network benchmark failed: {result.stderr[-300:]}")
+                return result.stdout
+
+            gateway = run("ip route | awk '/^default/ {print $3}'").strip()
+            run(f"wget -q -O /dev/null http://{gateway}:{port}/zeros")  # warm up
+            figures["wget"] = (_seconds(f"wget -q -O /dev/null http://{gateway}:{port}/zeros", run), native_wget)
+            figures["pipe"] = (_seconds(pipe.format(bb=""), run) - 0.5, native_pipe - 0.5)
+            m.write_file("/tmp/tcp-rr", guest_rr.read_bytes(), mode=0o755)
+            with _host_server(_Echo) as echo:
+                native = _round_trip(subprocess.run([str(native_rr), "127.0.0.1", str(echo), str(ROUND_TRIPS)],
+                                                    capture_output=True, text=True).stdout)
+                figures["rr host"] = (_round_trip(run(f"/tmp/tcp-rr {gateway} {echo} {ROUND_TRIPS}")), native)
+    with subprocess.Popen([str(native_rr), "serve", "5002"], stdout=subprocess.PIPE, text=True) as server:
+        server.stdout.readline()
+        native = _round_trip(subprocess.run([str(native_rr), "127.0.0.1", "5002", str(ROUND_TRIPS)],
+                                            capture_output=True, text=True).stdout)
+        server.kill()
+    with Network() as lan, Machine(kernel, system.build(), network=lan) as a, \
+            Machine(kernel, system.build(), network=lan) as b:
+        for m in (a, b):
+            m.write_file("/tmp/tcp-rr", guest_rr.read_bytes(), mode=0o755)
+        a.run("/tmp/tcp-rr serve 5002 > /tmp/rr.log & until grep -q listening /tmp/rr.log; do sleep 0.1; done")
+        figures["rr guests"] = (_round_trip(b.run(f"/tmp/tcp-rr {a.address} 5002 {ROUND_TRIPS}").stdout), native)
+    return figures
+
+
 def idle_rss_mib(kernel: Path, work: Path, coroutines: bool = True) -> float:
     """Resident memory of the Node process of a booted, idle machine."""
     initramfs = guest.build("echo-init.c", work / "echo.cpio.gz", libc=True)
@@ -257,6 +358,7 @@ def run(kernel: Path, site_root: Path | None) -> tuple[list[Result], list[float]
         th_spawn = _guest(kernel, work, coroutines=False)["spawn"][0]
         page = page_figures(site_root) if site_root else None
         disk = disk_figures(kernel, work)
+        network = network_figures(kernel, work)
         image = work / "boot.img"
         disks.mkdisk(image, 64 << 20)
         # In turns, so that both see the same machine's load.
@@ -281,6 +383,12 @@ def run(kernel: Path, site_root: Path | None) -> tuple[list[Result], list[float]
         Result(f"disk: read {DISK_MB} MB, dd (guest cache dropped)", *disk["read"], "s", "<= 2x native"),
         Result("disk: unpack the BusyBox source (tar -xjf)", *disk["unpack disk"], "s", ""),
         Result("shared folder: unpack the BusyBox source", *disk["unpack share"], "s", ""),
+        Result(f"network: wget {NET_MB} MB from a host server, through the NAT", *network["wget"], "s",
+               "<= 4x native"),
+        Result(f"network: {NET_MB} MB through nc over the loopback", *network["pipe"], "s", ""),
+        Result("network: TCP round trip, guest to host (NAT)", *network["rr host"], "us", ""),
+        Result("network: TCP round trip, guest to guest (switch; native: loopback)", *network["rr guests"],
+               "us", ""),
         Result("threads: boot to the first line of /init", statistics.median(th_boots), None, "s", ""),
         Result("threads: boot to the shell prompt", statistics.median(th_prompts), None, "s", ""),
         Result("threads: posix_spawn + waitpid, median", th_spawn, native["spawn"][0], "us", ""),

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from linuxwasm import (bench, browser, copies, disks, kernel, musl, nodejs, oneshot, progress, runner, server, site,
-                       shares, soak, system)
+from linuxwasm import (bench, browser, copies, disks, kernel, musl, net, nodejs, oneshot, progress, relay as relays,
+                       runner, server, shares, site, soak, system)
 from linuxwasm.errors import LinuxWasmError
 from linuxwasm.paths import INITRAMFS, KERNEL_WASM, SITE
 
@@ -49,6 +49,14 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def network_cards(args: argparse.Namespace) -> tuple[net.Card, ...]:
+    """--net, and what --publish and --host-loopback add to it (each implies --net)."""
+    published = tuple(net.parse_publish(spec) for spec in args.publish)
+    if not (args.net or published or args.host_loopback):
+        return ()
+    return (net.Nat(publish=published, host_loopback=args.host_loopback),)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     copy_in = [copies.parse_copy_in(spec) for spec in args.copy_in]
     copy_out = [copies.parse_copy_out(spec) for spec in args.copy_out]
@@ -61,17 +69,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     initramfs = args.initramfs or build_system()
     attached = tuple(disks.parse_disk(spec) for spec in args.disk)
     folders = tuple(shares.parse_share(spec) for spec in args.share)
+    cards = network_cards(args)
     if copy_in and disks.root(attached):
         raise LinuxWasmError("--copy-in puts files in the initramfs, which a root disk replaces")
     runner.check_inputs(runner.RunOptions(kernel=kernel_image, initramfs=initramfs, memory_mib=args.memory,
-                                          disks=attached, shares=folders))
+                                          disks=attached, shares=folders, networks=cards))
     command = args.command
     if command is None and oneshot.host_input() is not None:
         # Commands from a pipe or a file, as `sh < script` reads them.
         command = "exec /bin/sh"
     if command is not None:
         return oneshot.run(command, kernel_image, initramfs, copy_in, copy_out,
-                           args.memory, args.timeout, args.verbose, args.cmdline, attached, folders)
+                           args.memory, args.timeout, args.verbose, args.cmdline, attached, folders, cards)
     # The guest's terminal is this one: tell its programs what it is. The
     # kernel log stays out of the way unless asked for.
     cmdline = " ".join(word for word in ("console=hvc0", "" if args.verbose else "quiet",
@@ -80,7 +89,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         image = copies.initramfs_with(initramfs, copy_in, Path(scratch), frozenset(system.DIRECTORIES))
         return runner.run(runner.RunOptions(kernel=kernel_image, initramfs=image, cmdline=cmdline,
                                             memory_mib=args.memory, timeout=args.timeout, disks=attached,
-                                            shares=folders))
+                                            shares=folders, networks=cards))
 
 
 def cmd_mkdisk(args: argparse.Namespace) -> int:
@@ -110,7 +119,8 @@ def build_site(target: Path) -> Path:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     root = build_site(SITE)
-    httpd = server.open_server(root, args.host, args.port, args.verbose)
+    relay = relays.Relay(net.Nat(host_loopback=args.host_loopback)) if args.net or args.host_loopback else None
+    httpd = server.open_server(root, args.host, args.port, args.verbose, relay)
     print(f"open {server.url_of(httpd)}  (Ctrl-C stops the server)", flush=True)
     with httpd:
         try:
@@ -200,6 +210,13 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--share", action="append", default=[], metavar="FOLDER:GUEST_FOLDER[:ro]",
                      help="share a host folder with the guest over 9p, mounted on GUEST_FOLDER; nothing "
                      "outside it is reachable; :ro read-only (repeatable)")
+    run.add_argument("--net", action="store_true",
+                     help="a network card (eth0) behind a NAT on this host (passt): the guest reaches what "
+                     "this host reaches, but not its 127.0.0.1")
+    run.add_argument("--publish", action="append", default=[], metavar="HOST_PORT:GUEST_PORT",
+                     help="forward a port of this host's 127.0.0.1 to the guest's (repeatable; implies --net)")
+    run.add_argument("--host-loopback", action="store_true",
+                     help="let the guest reach this host's 127.0.0.1, at its gateway's address (implies --net)")
     run.add_argument("--verbose", action="store_true",
                      help="show the kernel log (on stderr with -c; on the terminal before the prompt)")
     run.add_argument("--kernel", type=Path, help=f"kernel image (default: build {KERNEL_WASM.name})")
@@ -232,6 +249,11 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=_port, default=8000, help="TCP port (default 8000; 0: any free one)")
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default 127.0.0.1, this machine only)")
+    serve.add_argument("--net", action="store_true",
+                       help="give each tab a network card: a WebSocket relay at /net to a NAT of its own (passt)")
+    serve.add_argument("--host-loopback", action="store_true",
+                       help="let the tabs' guests reach this host's 127.0.0.1, at their gateway's address "
+                       "(implies --net)")
     serve.add_argument("--verbose", action="store_true", help="log each request on stderr")
     serve.set_defaults(func=cmd_serve)
 

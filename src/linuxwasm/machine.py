@@ -31,8 +31,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, NoReturn
 
-from linuxwasm import agent, disks as disk_images, runner, shares as shared_folders
+from linuxwasm import agent, disks as disk_images, net as networks, runner, shares as shared_folders
 from linuxwasm.errors import LinuxWasmError
+from linuxwasm.switch import Network
 
 BOOT_TIMEOUT = 60.0
 SHUTDOWN_TIMEOUT = 10.0
@@ -104,7 +105,8 @@ class Machine:
                  memory_mib: int = 128, verbose: bool = False, cmdline: str = "",
                  boot_timeout: float = BOOT_TIMEOUT,
                  disks: Iterable[disk_images.Disk | str] = (),
-                 shares: Iterable[shared_folders.Share | str] = ()) -> None:
+                 shares: Iterable[shared_folders.Share | str] = (),
+                 net: bool | networks.Nat = False, network: Network | None = None) -> None:
         """Build what is missing (kernel, system image) unless given; boot on start().
 
         cmdline is added to the kernel command line the machine needs.
@@ -115,6 +117,10 @@ class Machine:
         host folders mounted over 9p: each a Share, or a spec as --share
         takes it ("./project:/mnt/project", "./data:/data:ro"). What the
         guest could not mount is in notices once the machine has started.
+        net=True gives the guest a network card (eth0) behind a NAT
+        (passt), as `run --net` does; net=Nat(publish=..., host_loopback=...)
+        says more. network=Network() puts a card (the next ethN) on that
+        switch, with its own address there (address, once started).
         """
         runner.check_memory(memory_mib)
         if kernel is None or initramfs is None:
@@ -126,7 +132,11 @@ class Machine:
         folders = tuple(s if isinstance(s, shared_folders.Share) else shared_folders.parse_share(s) for s in shares)
         self.options = runner.RunOptions(kernel=kernel, initramfs=initramfs,
                                          cmdline=f"{AGENT_CMDLINE} {cmdline}".strip(),
-                                         memory_mib=memory_mib, disks=attached, shares=folders)
+                                         memory_mib=memory_mib, disks=attached, shares=folders,
+                                         networks=((networks.Nat(),) if net is True else (net,) if net else ())
+                                         + ((networks.Switched(network),) if network else ()))
+        # The guest's address on network, once started ("10.0.1.2").
+        self.address: str | None = None
         # What went wrong at boot that the guest's init reported (a disk that did not mount).
         self.notices: list[str] = []
         self._locks = ExitStack()
@@ -150,11 +160,14 @@ class Machine:
         if self._process is not None:
             raise MachineError("the machine is already started")
         runner.check_inputs(self.options)
-        self._locks.enter_context(disk_images.locked(self.options.disks))
-        cmd = runner.node_command(self.options) + ["--agent"] + (["--verbose"] if self.verbose else [])
         try:
+            self._locks.enter_context(disk_images.locked(self.options.disks))
+            cables = self._locks.enter_context(networks.cables(self.options.networks))
+            if any(isinstance(card, networks.Switched) for card in self.options.networks):
+                self.address = cables.addresses[-1].split("/")[0]
+            cmd = runner.node_command(self.options, cables) + ["--agent"] + (["--verbose"] if self.verbose else [])
             self._process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                             stderr=subprocess.PIPE)
+                                             stderr=subprocess.PIPE, pass_fds=cables.fds)
         except BaseException:
             self._locks.close()
             raise

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from linuxwasm import copies, disks, shares, system
+from linuxwasm import copies, disks, net, shares, system
 from linuxwasm.errors import LinuxWasmError
 from linuxwasm.machine import CommandTimeout, Machine
 
@@ -41,12 +41,12 @@ def _write(stream: BinaryIO) -> Callable[[bytes], None]:
 def run(command: str, kernel: Path, initramfs: Path, copy_in: list[copies.Copy],
         copy_out: list[copies.Copy], memory_mib: int, timeout: float, verbose: bool,
         cmdline: str = "", attached: tuple[disks.Disk, ...] = (),
-        folders: tuple[shares.Share, ...] = ()) -> int:
+        folders: tuple[shares.Share, ...] = (), cards: tuple[net.Card, ...] = ()) -> int:
     with tempfile.TemporaryDirectory(prefix="linuxwasm-") as scratch:
         image = copies.initramfs_with(initramfs, copy_in, Path(scratch), frozenset(system.DIRECTORIES))
         try:
             with Machine(kernel, image, memory_mib=memory_mib, verbose=verbose, cmdline=cmdline,
-                         disks=attached, shares=folders) as machine:
+                         disks=attached, shares=folders, net=cards[0] if cards else False) as machine:
                 for notice in machine.notices:
                     print(f"linuxwasm: guest: {notice}", file=sys.stderr)
                 try:

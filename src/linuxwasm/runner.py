@@ -5,7 +5,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from linuxwasm import disks as disk_images, nodejs, shares as shared_folders
+from linuxwasm import disks as disk_images, net, nodejs, shares as shared_folders
 from linuxwasm.errors import LinuxWasmError
 from linuxwasm.paths import RUNTIME
 from linuxwasm.wasm import read_module
@@ -26,6 +26,7 @@ class RunOptions:
     coroutines: bool = True  # all tasks on one host thread where Node has JSPI; else a host thread each
     disks: tuple[disk_images.Disk, ...] = ()  # vda, vdb, ...; one mounted on / replaces the initramfs
     shares: tuple[shared_folders.Share, ...] = ()  # host folders over 9p: share0, share1, ...
+    networks: tuple[net.Card, ...] = ()  # network cards: eth0, eth1, ...
 
 
 # Memory a machine may have, in MiB: less does not boot the system image;
@@ -50,9 +51,10 @@ def check_inputs(options: RunOptions) -> None:
         raise LinuxWasmError(f"{options.initramfs}: initramfs not found")
     disk_images.check(options.disks)
     shared_folders.check(options.shares)
-    if len(options.disks) + len(options.shares) > disk_images.MAX_DISKS:
-        raise LinuxWasmError(f"{len(options.disks)} disks and {len(options.shares)} shared folders: "
-                             f"at most {disk_images.MAX_DISKS} together")
+    net.check(options.networks)
+    if len(options.disks) + len(options.shares) > disk_images.MAX_DISKS - len(options.networks):
+        raise LinuxWasmError(f"{len(options.disks)} disks, {len(options.shares)} shared folders and "
+                             f"{len(options.networks)} network cards: at most {disk_images.MAX_DISKS} together")
     mounts = [d.mount for d in options.disks if d.mount] + [s.mount for s in options.shares]
     for mount in set(mounts):
         if mounts.count(mount) > 1:
@@ -83,15 +85,17 @@ def stack_switching_flags(node: Path) -> tuple[str, ...]:
     return tuple(flags)
 
 
-def node_command(options: RunOptions) -> list[str]:
+def node_command(options: RunOptions, cables: net.Cables | None = None) -> list[str]:
+    """The machine's process; cables are its network cards' (net.cables()), passed with pass_fds."""
+    cables = cables or net.Cables()
     node = nodejs.build()
     flags = stack_switching_flags(node) if options.coroutines else ()
     cmdline = " ".join(part for part in (options.cmdline, disk_images.cmdline(options.disks),
-                                         shared_folders.cmdline(options.shares)) if part)
+                                         shared_folders.cmdline(options.shares), cables.cmdline()) if part)
     cmd = [str(node), *flags, str(NODE_MAIN), "--kernel", str(options.kernel),
            "--cmdline", cmdline, "--memory", str(options.memory_mib),
            "--timeout", str(options.timeout), *disk_images.node_arguments(options.disks),
-           *shared_folders.node_arguments(options.shares)]
+           *shared_folders.node_arguments(options.shares), *cables.node_arguments()]
     if not options.coroutines:
         cmd.append("--threads")
     if options.initramfs is not None and disk_images.root(options.disks) is None:
@@ -106,7 +110,8 @@ def run(options: RunOptions) -> int:
     asked first, so that it gives the terminal back as it found it.
     """
     check_inputs(options)
-    with disk_images.locked(options.disks), subprocess.Popen(node_command(options)) as machine:
+    with (disk_images.locked(options.disks), net.cables(options.networks) as cables,
+          subprocess.Popen(node_command(options, cables), pass_fds=cables.fds) as machine):
         try:
             return machine.wait()
         except BaseException:

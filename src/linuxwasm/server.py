@@ -8,6 +8,9 @@ that did not change, and what lies under `v/` (named by a hash of its
 contents) is cached for good. Only files inside the root are served, to GET
 and HEAD.
 
+With a relay (`serve --net`, relay.py), a WebSocket at /net gives the
+page a network card behind a NAT of its own.
+
 The server is one asyncio event loop speaking HTTP/1.0 and 1.1 (keep-alive
 included). It holds at most MAX_CONNECTIONS connections, more wait in the
 listen backlog, and every wait on a client has a time limit: clients that
@@ -31,7 +34,7 @@ from pathlib import Path, PurePosixPath
 from stat import S_ISREG
 from urllib.parse import unquote, urlsplit
 
-from linuxwasm import site
+from linuxwasm import relay as relays, site
 from linuxwasm.errors import LinuxWasmError
 
 BACKLOG = 1024          # connections the kernel holds until they are accepted
@@ -207,8 +210,10 @@ class SiteServer:
     is called from another, or Ctrl-C; close() releases what it holds.
     """
 
-    def __init__(self, root: Path, listener: socket.socket, verbose: bool = False):
+    def __init__(self, root: Path, listener: socket.socket, verbose: bool = False,
+                 relay: relays.Relay | None = None):
         self.root = root.resolve()
+        self.relay = relay
         self.listener = listener
         self.server_address = listener.getsockname()
         self.verbose = verbose
@@ -308,7 +313,14 @@ class SiteServer:
                 except Malformed as e:
                     request, response = None, refusal(e.status, str(e))
                 else:
-                    response = await self.answer(request)
+                    if self.relay and urlsplit(request.target).path == relays.PATH and relays.is_upgrade(request):
+                        refused = self.relay.refusal(request)
+                        if refused is None:
+                            await self.relay.serve(request, reader, writer)
+                            return
+                        response = refusal(*refused)
+                    else:
+                        response = await self.answer(request)
                 keep_alive = request is not None and request.keep_alive
                 await self.send(writer, host, request, response, keep_alive)
                 patience = IDLE_TIMEOUT
@@ -420,8 +432,9 @@ class SiteServer:
         return fresh
 
 
-def open_server(root: Path, host: str = "127.0.0.1", port: int = 8000, verbose: bool = False) -> SiteServer:
-    """A server for root, listening and ready to serve_forever()."""
+def open_server(root: Path, host: str = "127.0.0.1", port: int = 8000, verbose: bool = False,
+                relay: relays.Relay | None = None) -> SiteServer:
+    """A server for root, listening and ready to serve_forever(); with relay, WebSockets at /net too."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
         listener = socket.create_server((host, port), family=family, backlog=BACKLOG)
@@ -430,13 +443,14 @@ def open_server(root: Path, host: str = "127.0.0.1", port: int = 8000, verbose: 
         why = os.strerror(e.errno) if e.errno else str(e)
         raise LinuxWasmError(f"cannot listen on {host}:{port}: {why}") from None
     listener.setblocking(False)
-    return SiteServer(root, listener, verbose)
+    return SiteServer(root, listener, verbose, relay)
 
 
 @contextmanager
-def serving(root: Path, host: str = "127.0.0.1", port: int = 0) -> Iterator[SiteServer]:
+def serving(root: Path, host: str = "127.0.0.1", port: int = 0,
+            relay: relays.Relay | None = None) -> Iterator[SiteServer]:
     """A server for root answering on a thread of its own until the end."""
-    with open_server(root, host, port) as httpd:
+    with open_server(root, host, port, relay=relay) as httpd:
         thread = threading.Thread(target=httpd.serve_forever, daemon=True)
         thread.start()
         try:

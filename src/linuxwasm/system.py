@@ -25,6 +25,10 @@ DOCUMENTS = {
     "/usr/share/linuxwasm/help": SYSTEM / "share" / "help",
     "/usr/share/doc/linuxwasm/guide.txt": SYSTEM / "share" / "guide.txt",
 }
+# Scripts of BusyBox's applets, where they look for them.
+SCRIPTS = {
+    "/usr/share/udhcpc/default.script": SYSTEM / "share" / "udhcpc.script",
+}
 
 PREEMPT_TOOL = RUNTIME / "node" / "preempt.js"
 
@@ -74,6 +78,8 @@ def image(report: commands.Report = lambda line: None) -> Initramfs:
             files.add_file_from(f"/etc/{name}", path, mode=0o600 if name in PRIVATE_ETC else 0o644)
     for path, source in DOCUMENTS.items():
         files.add_file_from(path, source, mode=0o644)
+    for path, source in SCRIPTS.items():
+        files.add_file_from(path, source, mode=0o755)
     for path in sorted((SYSTEM / "bin").iterdir()):
         files.add_file_from(f"/usr/bin/{path.name}", path, mode=0o755)
     zoneinfo.add_to(files)
