@@ -141,20 +141,6 @@ static void mount_tmpfs(const char *target, const char *options)
 	rmdir(kept);
 }
 
-static void set_hostname(void)
-{
-	char name[65] = "";
-	FILE *f = fopen("/etc/hostname", "r");
-
-	if (!f)
-		return;
-	if (fgets(name, sizeof(name), f)) {
-		name[strcspn(name, "\n")] = 0;
-		sethostname(name, strlen(name));
-	}
-	fclose(f);
-}
-
 static char cmdline[4096];
 
 static void read_cmdline(void)
@@ -194,6 +180,26 @@ static int kernel_option(const char *option, char *value, size_t size)
 		p += len;
 	}
 	return 0;
+}
+
+/* The host's name for this machine (linuxwasm.hostname=, one of several), else /etc/hostname. */
+static void set_hostname(void)
+{
+	char name[65] = "";
+	FILE *f;
+
+	if (kernel_option("linuxwasm.hostname", name, sizeof(name)) && name[0]) {
+		sethostname(name, strlen(name));
+		return;
+	}
+	f = fopen("/etc/hostname", "r");
+	if (!f)
+		return;
+	if (fgets(name, sizeof(name), f)) {
+		name[strcspn(name, "\n")] = 0;
+		sethostname(name, strlen(name));
+	}
+	fclose(f);
 }
 
 /*

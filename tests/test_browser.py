@@ -3,6 +3,7 @@ to a static host that sends no headers (the service worker's path)."""
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import socket
@@ -14,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from linuxwasm import browser, kernel, server, site, system
+from linuxwasm import browser, kernel, net, relay, server, site, system
 from linuxwasm.paths import SYSTEM
+from tests.hosts import GATEWAY, Endless, serving, serving_blob
 
 pytestmark = pytest.mark.skipif(browser.available() is not None, reason=str(browser.available()))
 
@@ -327,37 +329,18 @@ def test_files_go_up_into_the_home_and_come_down_as_downloads(chromium, url, tmp
 @pytest.fixture(scope="module")
 def served_blob(tmp_path_factory) -> Iterator[tuple[int, bytes]]:
     """A test HTTP server on this host's 127.0.0.1 serving /blob; its port and the blob."""
-    import http.server
-    import os
-    import socketserver
-    import threading
-
-    root = tmp_path_factory.mktemp("blob")
-    blob = os.urandom(2_000_000)
-    (root / "blob").write_bytes(blob)
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, directory=str(root), **kwargs)
-
-        def log_message(self, *args):
-            pass
-
-    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), Quiet) as httpd:
-        threading.Thread(target=httpd.serve_forever, daemon=True).start()
-        yield httpd.server_address[1], blob
-        httpd.shutdown()
+    with serving_blob(tmp_path_factory.mktemp("blob"), 2_000_000) as served:
+        yield served
 
 
 def test_the_page_reaches_the_network_through_the_relay(page, exported, served_blob):
-    from linuxwasm import net, relay
     port, blob = served_blob
     with server.serving(exported, relay=relay.Relay(net.Nat(host_loopback=True))) as httpd:
         page.goto(server.url_of(httpd))
         browser.wait_for_prompt(page)
         assert "The network (eth0) goes through the relay at ws://" in "\n".join(browser.screen_lines(page))
         output = browser.run_command(
-            page, f"wget -q -O- http://$(ip route | awk '/^default/ {{print $3}}'):{port}/blob | sha256sum",
+            page, f"wget -q -O- http://{GATEWAY}:{port}/blob | sha256sum",
             timeout=60)
         assert output[0].split()[0] == hashlib.sha256(blob).hexdigest()
 
@@ -366,4 +349,37 @@ def test_without_a_relay_the_page_says_there_is_no_network(page, url):
     page.goto(url)
     browser.wait_for_prompt(page)
     assert "No network: no relay at ws://" in "\n".join(browser.screen_lines(page))
-    assert browser.run_command(page, "ls /sys/class/net") == ["lo"]
+    # Only the card on the tab's own switch, and no route out of it.
+    assert browser.run_command(page, "ls -1 /sys/class/net; ip route | grep -c default") == ["eth0", "lo", "0"]
+
+
+def test_two_machines_in_one_tab_talk_over_its_switch(page, url):
+    page.goto(url)
+    browser.wait_for_prompt(page)
+    assert "eth0 is 10.0.1.2 on this tab's switch" in "\n".join(browser.screen_lines(page))
+    browser.run_command(page, "mkdir -p /tmp/w && echo served-by-machine-1 > /tmp/w/index.html && "
+                              "httpd -p 80 -h /tmp/w")
+    page.click("#new-machine")
+    page.wait_for_function("linuxwasm.sessions.length === 2 && linuxwasm.active.index === 1")
+    browser.wait_for_prompt(page)
+    assert page.locator("#machines button").count() == 2 and page.locator("#machines").is_visible()
+    assert browser.run_command(page, "hostname; wget -q -O- http://10.0.1.2/") == ["linuxwasm-2",
+                                                                                  "served-by-machine-1"]
+    # And back: the first machine reaches the second.
+    page.locator("#machines button").first.click()
+    assert browser.run_command(page, "ping -c 1 -W 5 10.0.1.3 | grep -c 'bytes from'") == ["1"]
+
+
+def test_a_relay_that_goes_away_breaks_the_guests_connections(page, exported):
+    with serving(Endless) as port, server.serving(exported, relay=relay.Relay(net.Nat(host_loopback=True))) as httpd:
+        page.goto(server.url_of(httpd))
+        browser.wait_for_prompt(page)
+        browser.run_command(page, f"(wget -O /dev/null http://{GATEWAY}:{port}/ 2>/tmp/err; echo $? > /tmp/rc) & "
+                                  "sleep 1")
+        # The relay's NAT ends, and with it the WebSocket: the page hears of it, and so does the guest.
+        subprocess.run(["pkill", "-P", str(os.getpid()), "^passt"], check=True)
+        page.wait_for_function("document.getElementById('status').textContent.includes('relay went away')",
+                               timeout=10_000)
+        output = browser.run_command(page, "for i in $(seq 50); do [ -e /tmp/rc ] && break; sleep 0.2; done; "
+                                           "cat /tmp/rc; grep -c 'reset by peer' /tmp/err", timeout=30)
+    assert output[-2:] == ["1", "1"], output  # wget failed, the connection reset by its peer

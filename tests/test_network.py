@@ -5,10 +5,8 @@ server there, and the guest itself.
 """
 
 import hashlib
-import http.server
 import os
 import socket
-import socketserver
 import struct
 import subprocess
 import sys
@@ -21,6 +19,7 @@ import pytest
 
 from linuxwasm import LinuxWasmError, Machine, Network, guest, net, system
 from linuxwasm.paths import BUILD, GUEST
+from tests.hosts import GATEWAY, Endless, serving, serving_blob
 
 CLI = [sys.executable, "-m", "linuxwasm.cli"]
 
@@ -97,25 +96,11 @@ def test_httpd_runs_cgi(machine: Machine) -> None:
 
 # -- a network card behind passt ---------------------------------------------
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def host_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, bytes]]:
     """An HTTP server on the host's 127.0.0.1 serving /blob (3 MB); its port and the blob."""
-    root = tmp_path_factory.mktemp("served")
-    blob = os.urandom(3 * 1024 * 1024)
-    (root / "blob").write_bytes(blob)
-    handler = lambda *a, **k: _Quiet(*a, directory=str(root), **k)  # noqa: E731
-    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler) as server:
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        yield server.server_address[1], blob
-        server.shutdown()
-
-
-GATEWAY = "$(ip route | awk '/^default/ {print $3}')"
+    with serving_blob(tmp_path_factory.mktemp("served"), 3 * 1024 * 1024) as served:
+        yield served
 
 
 def test_nat_reaches_the_host_loopback_when_asked(kernel_image: Path, host_server: tuple[int, bytes]) -> None:
@@ -293,3 +278,17 @@ def test_a_frame_too_long_ends_only_that_port() -> None:
                 sender.sendall(struct.pack(">I", len(frame)) + frame)
                 fine.settimeout(5)
                 assert fine.recv(100) == struct.pack(">I", len(frame)) + frame
+
+
+def test_a_nat_that_ends_resets_the_guests_connections(kernel_image: Path) -> None:
+    with serving(Endless) as port:
+        with Machine(kernel_image, system.build(), net=net.Nat(host_loopback=True)) as m:
+            m.run(f"(wget -O /dev/null http://{GATEWAY}:{port}/ 2> /tmp/err; echo $? > /tmp/rc) & sleep 1")
+            assert m.run("cat /tmp/rc").exit_code != 0  # still downloading
+            # The NAT goes away: our passt (Debian's runs as passt.avx2 where it can).
+            subprocess.run(["pkill", "-P", str(os.getpid()), "^passt"], check=True)
+            # No -T: without the reset, wget would wait for ever.
+            r = m.run("for i in $(seq 50); do [ -e /tmp/rc ] && break; sleep 0.2; done; cat /tmp/rc /tmp/err",
+                      timeout=30)
+    assert r.stdout.splitlines()[0] == "1", r.stdout
+    assert "Connection reset by peer" in r.stdout

@@ -14,8 +14,8 @@ from linuxwasm import nodejs
 DRIVER = Path(__file__).parent / "fixtures" / "virtio_driver.mjs"
 
 
-def scenario(name: str) -> dict:
-    done = subprocess.run([str(nodejs.build()), str(DRIVER), name], capture_output=True, text=True,
+def scenario(name: str, driver: Path = DRIVER) -> dict:
+    done = subprocess.run([str(nodejs.build()), str(driver), name], capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -75,10 +75,7 @@ NET_DRIVER = Path(__file__).parent / "fixtures" / "net_driver.mjs"
 
 
 def net_scenario(name: str) -> dict:
-    done = subprocess.run([str(nodejs.build()), str(NET_DRIVER), name], capture_output=True, text=True,
-                          timeout=60)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    return scenario(name, NET_DRIVER)
 
 
 def test_a_network_card_offers_its_address_and_mergeable_buffers():
@@ -130,3 +127,27 @@ def test_frames_no_ethernet_card_could_carry_are_dropped():
 ])
 def test_a_broken_network_ring_stops_the_machine_with_the_reason(name, reason):
     assert net_scenario(name)["failures"] == [f"the guest broke the virtio protocol (network card eth0): {reason}"]
+
+
+def _internet_checksum(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data), 2))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return total
+
+
+def test_a_lost_link_resets_the_guests_connections():
+    r = net_scenario("lostLinkResetsConnections")
+    assert r["lost"] == "the far end went away" and r["failures"] == []
+    frame = bytes(r["reset"])
+    ip, tcp = frame[14:34], frame[34:54]
+    assert frame[:12] == bytes.fromhex("024c57000001" "0200000000fe") and frame[12:14] == b"\x08\x00"
+    assert ip[12:20] == bytes([93, 184, 216, 34, 10, 0, 2, 15])  # from the far end to the guest
+    assert tcp[0:4] == (80).to_bytes(2, "big") + (40000).to_bytes(2, "big")
+    assert int.from_bytes(tcp[4:8], "big") == 1150  # what the guest expects next
+    assert tcp[13] == 0x04  # RST
+    assert _internet_checksum(ip) == 0xFFFF
+    pseudo = ip[12:20] + b"\x00\x06" + (20).to_bytes(2, "big")
+    assert _internet_checksum(pseudo + tcp) == 0xFFFF

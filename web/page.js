@@ -1,12 +1,16 @@
 // linuxwasm's page: download the kernel and the system image with progress,
 // boot them in this tab, and connect the console (hvc0) to an xterm.js
-// terminal; the kernel log (hvc2) goes to a panel of its own.
+// terminal; the kernel log (hvc2) goes to a panel of its own. "new
+// machine" boots another in the same tab, with a terminal tab of its own;
+// the tab's machines share a switch (runtime/network/switch.js), each with
+// its address there (10.0.1.2, .3, ...): a small cluster in the browser.
 import { FitAddon } from './vendor/addon-fit.js';
 import { Terminal } from './vendor/xterm.js';
 import { VT_AGENT, VT_CONSOLE, VT_LOG } from './runtime/abi.js';
 import { AgentClient } from './runtime/agent-client.js';
 import { startDevices } from './runtime/browser/devices.js';
 import { createMachine, missingFeature } from './runtime/browser/platform.js';
+import { Switch } from './runtime/network/switch.js';
 import { becomeIsolated } from './isolate.js';
 
 /** Keep this much of the kernel log in the panel. */
@@ -15,6 +19,9 @@ const LOG_LIMIT = 256 * 1024;
 const FILE_LIMIT = 256 * 1024 * 1024;
 /** The escape sequence of the guest's `download` (system/bin/download): OSC 7701 ; base64 path. */
 const OSC_DOWNLOAD = 7701;
+/** The machines of this tab, at most, and their addresses on its switch. */
+const MAX_MACHINES = 8;
+const switchAddress = (index) => `10.0.1.${index + 2}`;
 
 /** What a newcomer reads first, above the shell (the guest's `help` says more). */
 const GREETING = [
@@ -30,9 +37,11 @@ function storageLine(devices) {
 }
 
 /** What the guest can reach. */
-function networkLine(devices) {
-  if (devices.network) return `The network (eth0) goes through the relay at ${devices.network}.`;
-  return `No network: ${devices.networkReason ?? 'no relay'} (linuxwasm serve --net has one; or ?relay=URL).`;
+function networkLines(devices, session) {
+  const cluster = `${devices.network ? 'eth1' : 'eth0'} is ${switchAddress(session.index)} on this tab's switch ` +
+    '("new machine" adds another).';
+  if (devices.network) return `The network (eth0) goes through the relay at ${devices.network}.\r\n${cluster}`;
+  return `No network: ${devices.networkReason ?? 'no relay'} (serve --net has one, or ?relay=URL).\r\n${cluster}`;
 }
 
 /** The relay's WebSocket URL: the page's ?relay= parameter, else /net of this page's origin. */
@@ -51,23 +60,36 @@ const resetButton = element('reset-home');
 const uploadButton = element('upload');
 const uploadInput = element('upload-file');
 const showLog = element('show-log');
+const newMachineButton = element('new-machine');
+const tabs = element('machines');
 
 /**
- * The page's state, also for tests and benchmarks (tests/test_browser.py).
- * @type {{terminal: Terminal|null, machine: object|null, devices: object|null, agent: object|null, booted: number,
- *         firstOutput: number, exit: {status: number, reason: string}|null,
- *         screenText(): string}}
+ * One machine of the tab, with its terminal, its log and its devices.
+ * @typedef {{index: number, terminal: Terminal, fit: FitAddon, box: HTMLElement, tab: HTMLButtonElement,
+ *   cable: MessagePort|null, machine: object|null, devices: object|null, agent: object|null, booted: number, firstOutput: number,
+ *   exit: {status: number, reason: string}|null, log: string, status: {text: string, failed: boolean}}} Session
+ */
+
+/**
+ * The page's state, also for tests and benchmarks (tests/test_browser.py):
+ * the machines, and the one shown (whose terminal, machine and exit are
+ * the page's own).
  */
 const page = {
-  terminal: null,
-  machine: null,
-  devices: null,
-  agent: null,
-  booted: 0,
-  firstOutput: 0,
-  exit: null,
-  screenText() {
-    const buffer = this.terminal.buffer.active;
+  /** @type {Session[]} */
+  sessions: [],
+  /** @type {Session|null} */
+  active: null,
+  lan: new Switch(),
+  get terminal() { return this.active?.terminal ?? null; },
+  get machine() { return this.active?.machine ?? null; },
+  get devices() { return this.active?.devices ?? null; },
+  get agent() { return this.active?.agent ?? null; },
+  get exit() { return this.active?.exit ?? null; },
+  get firstOutput() { return this.active?.firstOutput ?? 0; },
+  get booted() { return this.active?.booted ?? 0; },
+  screenText(session = this.active) {
+    const buffer = session.terminal.buffer.active;
     const lines = [];
     for (let i = 0; i < buffer.length; i++) lines.push(buffer.getLine(i).translateToString(true));
     return lines.join('\n').trimEnd();
@@ -75,7 +97,10 @@ const page = {
 };
 globalThis.linuxwasm = page;
 
-function setStatus(text, failed = false) {
+/** The status line, of the page or of one machine (shown while it is the active one). */
+function setStatus(text, failed = false, session = page.active) {
+  if (session) session.status = { text, failed };
+  if (session && session !== page.active) return;
   statusLine.textContent = text;
   statusLine.classList.toggle('failed', failed);
 }
@@ -133,22 +158,64 @@ async function fetchFiles(manifest) {
   return { kernel, initrd: new Uint8Array(initrd) };
 }
 
-function appendLog(text) {
-  const atBottom = logPanel.scrollTop + logPanel.clientHeight >= logPanel.scrollHeight - 4;
-  const log = (logPanel.textContent + text).slice(-LOG_LIMIT);
-  logPanel.textContent = log;
-  if (atBottom) logPanel.scrollTop = logPanel.scrollHeight;
+function appendLog(session, text) {
+  const log = session.log = (session.log + text).slice(-LOG_LIMIT);
+  if (session === page.active) {
+    const atBottom = logPanel.scrollTop + logPanel.clientHeight >= logPanel.scrollHeight - 4;
+    logPanel.textContent = log;
+    if (atBottom) logPanel.scrollTop = logPanel.scrollHeight;
+  }
   // The log arrives in chunks that end anywhere: show its last whole line.
   const end = log.lastIndexOf('\n');
   const line = end < 0 ? '' : log.slice(log.lastIndexOf('\n', end - 1) + 1, end).trim();
-  if (!page.firstOutput && line) setStatus(`booting: ${line}`);
+  if (!session.firstOutput && line) setStatus(`booting: ${line}`, false, session);
 }
 
-function createTerminal() {
+/** Show session's terminal, log and status. */
+function show(session) {
+  page.active = session;
+  for (const other of page.sessions) {
+    other.box.hidden = other !== session;
+    other.tab.setAttribute('aria-selected', String(other === session));
+  }
+  logPanel.textContent = session.log;
+  setStatus(session.status.text, session.status.failed, session);
+  resetButton.disabled = !session.devices?.home || session.devices.readOnly;
+  session.fit.fit();
+  session.terminal.focus();
+}
+
+/** A new machine's terminal (in a box of its own) and its tab. @returns {Session} */
+function createSession() {
+  const index = page.sessions.length;
+  const box = document.createElement('div');
+  box.className = 'terminal';
+  element('terminals').append(box);
+  const tab = document.createElement('button');
+  tab.type = 'button';
+  tab.role = 'tab';
+  tab.textContent = `machine ${index + 1} (${switchAddress(index)})`;
+  tabs.append(tab);
+  /** @type {Session} */
+  const session = {
+    index, box, tab, terminal: null, fit: null, machine: null, devices: null, agent: null, cable: null, booted: 0,
+    firstOutput: 0, exit: null, log: '', status: { text: 'booting', failed: false },
+  };
+  createTerminal(session);
+  tab.addEventListener('click', () => show(session));
+  page.sessions.push(session);
+  // The tabs show once there is more than one machine.
+  tabs.hidden = page.sessions.length < 2;
+  return session;
+}
+
+function createTerminal(session) {
   const terminal = new Terminal({ cursorBlink: true, scrollback: 5000, fontSize: 15 });
   const fit = new FitAddon();
   terminal.loadAddon(fit);
-  terminal.open(element('terminal'));
+  terminal.open(session.box);
+  session.terminal = terminal;
+  session.fit = fit;
   // Ctrl-C and Ctrl-V belong to the guest: copy and paste are Ctrl-Shift-C/V.
   // The browser pastes on Ctrl-Shift-V by itself (xterm.js takes the paste
   // event); it only must not reach the guest as a key.
@@ -163,53 +230,62 @@ function createTerminal() {
     return true;
   });
   const encoder = new TextEncoder();
-  terminal.onData((data) => page.machine?.typeInput(encoder.encode(data)));
-  terminal.onBinary((data) => page.machine?.typeInput(Uint8Array.from(data, (c) => c.charCodeAt(0))));
-  terminal.onResize(({ rows, cols }) => page.machine?.resize(rows, cols));
+  terminal.onData((data) => session.machine?.typeInput(encoder.encode(data)));
+  terminal.onBinary((data) => session.machine?.typeInput(Uint8Array.from(data, (c) => c.charCodeAt(0))));
+  terminal.onResize(({ rows, cols }) => session.machine?.resize(rows, cols));
   terminal.parser.registerOscHandler(OSC_DOWNLOAD, (data) => {
     try {
-      download(new TextDecoder().decode(Uint8Array.from(atob(data), (c) => c.charCodeAt(0))));
+      download(session, new TextDecoder().decode(Uint8Array.from(atob(data), (c) => c.charCodeAt(0))));
     } catch {
       setStatus('download: a malformed request from the guest', true);
     }
     return true;
   });
-  const box = element('terminal');
+  const box = session.box;
   box.addEventListener('dragover', (event) => event.preventDefault());
   box.addEventListener('drop', (event) => {
     event.preventDefault();
-    if (event.dataTransfer?.files.length) upload([...event.dataTransfer.files]);
+    if (event.dataTransfer?.files.length) upload(session, [...event.dataTransfer.files]);
   });
-  new ResizeObserver(() => fit.fit()).observe(element('terminal'));
+  new ResizeObserver(() => { if (!box.hidden) fit.fit(); }).observe(box);
   fit.fit();
-  return terminal;
 }
 
 /** Boot a new machine from the downloaded files; returns when it stops. */
-async function boot(files, manifest, { resetHome = false } = {}) {
-  const terminal = page.terminal;
+async function boot(session, files, manifest, { resetHome = false } = {}) {
+  const terminal = session.terminal;
   const logText = new TextDecoder();
   terminal.reset();
   terminal.write(GREETING);
-  const devices = await startDevices({ ...manifest.home, reset: resetHome }, relayUrl());
-  page.devices = devices;
-  terminal.write(`${storageLine(devices)}\r\n${networkLine(devices)}\r\n\r\n`);
-  resetButton.disabled = !devices.home || devices.readOnly;
+  // The home disk is the first machine's; the others keep their files in memory.
+  const home = session.index === 0 ? { ...manifest.home, reset: resetHome } : null;
+  if (session.cable) page.lan.detach(session.cable);
+  session.cable = page.lan.attach();
+  const mac = `02:4c:57:01:00:${(session.index + 1).toString(16).padStart(2, '0')}`;
+  const devices = await startDevices(home, relayUrl(), { port: session.cable, mac });
+  session.devices = devices;
+  terminal.write(`${storageLine(devices)}\r\n${networkLines(devices, session)}\r\n\r\n`);
+  if (session === page.active) resetButton.disabled = !devices.home || devices.readOnly;
   let cmdline = manifest.cmdline;
   if (devices.bus) cmdline += ` ${devices.bus.cmdline}`;
   // What is written reaches the disk within a second (the journal's commit,
   // with the data, not five seconds and half a minute): a reload loses at most that.
   if (devices.home) cmdline += ` linuxwasm.disks=vda:/root:${devices.readOnly ? 'ro' : 'rw:commit=1+nodelalloc'}`;
+  // Each machine of the tab has a name of its own: linuxwasm, linuxwasm-2, ...
+  if (session.index) cmdline += ` linuxwasm.hostname=linuxwasm-${session.index + 1}`;
+  const cluster = `${switchAddress(session.index)}/24`;
+  cmdline += ` linuxwasm.net=${devices.network ? `eth0:dhcp,eth1:${cluster}` : `eth0:${cluster}`}`;
   if (devices.network) {
-    cmdline += ' linuxwasm.net=eth0:dhcp';
-    devices.bus.onNetworkLost = () => setStatus('the network relay went away: the guest has no network now', true);
+    devices.bus.onNetworkLost = () => setStatus('the network relay went away: the guest has no network now',
+      true, session);
   }
-  logPanel.textContent = '';
-  page.firstOutput = 0;
-  page.exit = null;
-  setStatus('booting');
+  session.log = '';
+  if (session === page.active) logPanel.textContent = '';
+  session.firstOutput = 0;
+  session.exit = null;
+  setStatus('booting', false, session);
   const agent = new AgentClient((bytes) => machine.typeInput(bytes, VT_AGENT));
-  page.agent = agent;
+  session.agent = agent;
   const machine = createMachine({
     kernel: files.kernel,
     initrd: files.initrd,
@@ -217,39 +293,39 @@ async function boot(files, manifest, { resetHome = false } = {}) {
     bus: devices.bus,
     coroutines: !new URLSearchParams(location.search).has('threads'),
     onOutput(vterm, bytes) {
-      if (machine !== page.machine) return;
+      if (machine !== session.machine) return;
       if (vterm === VT_CONSOLE) {
-        if (!page.firstOutput) {
-          page.firstOutput = performance.now();
-          setStatus('running');
+        if (!session.firstOutput) {
+          session.firstOutput = performance.now();
+          setStatus('running', false, session);
         }
         terminal.write(bytes);
       } else if (vterm === VT_LOG) {
-        appendLog(logText.decode(bytes, { stream: true }));
+        appendLog(session, logText.decode(bytes, { stream: true }));
       } else if (vterm === VT_AGENT) {
         agent.feed(bytes);
       }
     },
   });
-  page.machine = machine;
-  page.booted = performance.now();
+  session.machine = machine;
+  session.booted = performance.now();
   machine.resize(terminal.rows, terminal.cols);
-  terminal.focus();
+  if (session === page.active) terminal.focus();
   const result = await machine.run();
-  if (machine !== page.machine) return;
-  page.exit = { status: result.status, reason: result.reason };
+  if (machine !== session.machine) return;
+  session.exit = { status: result.status, reason: result.reason };
   if (result.status === 0) {
-    setStatus(`stopped: ${result.reason}`);
+    setStatus(`stopped: ${result.reason}`, false, session);
     terminal.write(`\r\n\x1b[33m[linuxwasm: ${result.reason}; restart boots it again]\x1b[0m\r\n`);
   } else {
-    appendLog(`\n[linuxwasm: ${result.reason}]\n`);
-    setStatus(result.reason, true);
+    appendLog(session, `\n[linuxwasm: ${result.reason}]\n`);
+    setStatus(result.reason, true, session);
     terminal.write(`\r\n\x1b[1;31m[linuxwasm: ${result.reason}]\x1b[0m\r\n`);
   }
 }
 
 /** Files from the user's machine into the guest's /root (the upload button, or dropped on the terminal). */
-async function upload(files) {
+async function upload(session, files) {
   for (const file of files) {
     // A name of its own in /root: no folders, nothing hidden by a leading dot.
     const name = file.name.replace(/[/\0]/g, '_').replace(/^\.+/, '_') || 'upload';
@@ -259,21 +335,21 @@ async function upload(files) {
     }
     setStatus(`uploading ${name}`);
     try {
-      await page.agent.put(`/root/${name}`, new Uint8Array(await file.arrayBuffer()));
+      await session.agent.put(`/root/${name}`, new Uint8Array(await file.arrayBuffer()));
       setStatus(`uploaded ${name} to /root`);
     } catch (error) {
       setStatus(`${name}: not uploaded: ${error.message}`, true);
     }
   }
-  page.terminal.focus();
+  session.terminal.focus();
 }
 
 /** The guest's `download FILE`: the file, fetched through the agent, as a download of the browser's. */
-async function download(path) {
+async function download(session, path) {
   const name = path.split('/').pop() || 'download';
   setStatus(`downloading ${name}`);
   try {
-    const blob = await page.agent.get(path, FILE_LIMIT);
+    const blob = await session.agent.get(path, FILE_LIMIT);
     const link = document.createElement('a');
     link.href = URL.createObjectURL(blob);
     link.download = name;
@@ -300,7 +376,7 @@ async function main() {
 
   // The downloads go on while the terminal starts.
   const loading = loadFiles();
-  page.terminal = createTerminal();
+  show(createSession());
   showLog.addEventListener('change', () => {
     logPanel.hidden = !showLog.checked;
     page.terminal.focus();
@@ -315,28 +391,35 @@ async function main() {
   }
   progress.hidden = true;
   restartButton.disabled = false;
-  const restart = async (how) => {
-    page.machine?.finish(0, 'restarted');
-    page.machine = null;
-    // The next machine's home disk is this one's, once it lets it go.
-    await page.devices?.bus?.released;
-    boot(files, manifest, how);
+  const restart = async (session, how) => {
+    session.machine?.finish(0, 'restarted');
+    session.machine = null;
+    // The next machine's devices are this one's, once it lets them go.
+    await session.devices?.bus?.released;
+    boot(session, files, manifest, how);
   };
-  restartButton.addEventListener('click', () => restart());
+  restartButton.addEventListener('click', () => restart(page.active));
   uploadButton.disabled = false;
   uploadButton.addEventListener('click', () => uploadInput.click());
   uploadInput.addEventListener('change', () => {
-    upload([...uploadInput.files]);
+    upload(page.active, [...uploadInput.files]);
     uploadInput.value = '';
   });
   resetButton.addEventListener('click', () => {
     if (confirm('Empty your home (/root)? Every file in it is lost, and the machine restarts.')) {
-      restart({ resetHome: true });
+      restart(page.active, { resetHome: true });
     } else {
       page.terminal.focus();
     }
   });
-  boot(files, manifest);
+  newMachineButton.disabled = false;
+  newMachineButton.addEventListener('click', () => {
+    const session = createSession();
+    newMachineButton.disabled = page.sessions.length >= MAX_MACHINES;
+    show(session);
+    boot(session, files, manifest);
+  });
+  boot(page.active, files, manifest);
 }
 
 main().catch((error) => fail(String(error.message ?? error)));

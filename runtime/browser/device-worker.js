@@ -3,13 +3,14 @@
 // page's thread or the kernel's (../virtio/bus.js). The page side is
 // devices.js. The user's home is an ext4 disk in OPFS ("home.img"), made
 // from the site's empty image the first time; if another tab holds it,
-// this tab gets it read-only, as it was when that tab last wrote it. The
+// this tab gets it read-only, as it was when that tab last wrote it. A
 // network card's cable is a WebSocket to a relay (ws-link.js), if one
-// answers.
+// answers; another's is a port of the tab's switch (../network/switch.js).
 import { parseMac } from '../network/link.js';
 import { BlockDevice } from '../virtio/block.js';
 import { Bus } from '../virtio/bus.js';
 import { NetDevice } from '../virtio/net.js';
+import { PortLink } from '../network/port-link.js';
 import { FileDisk, OpfsDisk } from './opfs-disk.js';
 import { connectRelay } from './ws-link.js';
 
@@ -85,14 +86,16 @@ self.onmessage = async ({ data: message }) => {
         if (message.relay) {
           const { link, reason } = await connectRelay(message.relay);
           if (link) {
-            link.onClose = () => self.postMessage({ kind: 'network-lost' });
-            models.push(new NetDevice(link, parseMac(MAC), 'network card eth0'));
+            // The relay's frames are its NAT's, checksums made right.
+            models.push(new NetDevice(link, parseMac(MAC), 'network card eth0',
+              () => self.postMessage({ kind: 'network-lost' }), { checked: true }));
             reply.network = message.relay;
           } else {
             reply.networkReason = reason;
           }
         }
-        if (!models.length) throw new Error(reply.homeReason || reply.networkReason);
+        const name = `network card eth${reply.network ? 1 : 0}`;
+        models.push(new NetDevice(new PortLink(message.cluster.port), parseMac(message.cluster.mac), name));
         bus = new Bus(models);
         bus.connect((irq) => self.postMessage({ kind: 'irq', irq }),
           (reason) => self.postMessage({ kind: 'fail', reason }));

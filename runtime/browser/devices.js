@@ -4,20 +4,22 @@
 // notifications pass through here to the worker, and its interrupts back.
 
 /**
- * The page's devices, once the worker has them: the home disk (unless there
- * is no OPFS, or it cannot be opened: homeReason says why) and the network
- * card (if the relay answers: else networkReason). bus is null, with the
- * reason, if there is neither.
- * @param {{image: string, size: number, reset?: boolean}} home  the site's empty image and its size
+ * The page's devices, once the worker has them: the home disk (if asked
+ * for, unless there is no OPFS or it cannot be opened: homeReason says
+ * why), the network card of the relay (if it answers: else
+ * networkReason), and the card on the tab's switch. bus is null, with the
+ * reason, if the worker cannot start.
+ * @param {{image: string, size: number, reset?: boolean}|null} home  the site's empty image and its size
  * @param {string|null} relay  the network relay's WebSocket URL
+ * @param {{port: MessagePort, mac: string}} cluster  a port of the tab's switch, and the card's address
  * @returns {Promise<{bus: object|null, home: boolean, readOnly: boolean, notice: string, homeReason: string,
  *   network: string, networkReason?: string, reason?: string}>}
  */
-export async function startDevices(home, relay) {
+export async function startDevices(home, relay, cluster) {
   const noOpfs = !navigator.storage?.getDirectory;
-  const homeReason = noOpfs ? 'this browser has no Origin Private File System' : '';
+  const homeReason = !home ? 'only the first machine has the home disk'
+    : noOpfs ? 'this browser has no Origin Private File System' : '';
   const without = { bus: null, home: false, readOnly: false, notice: '', homeReason, network: '' };
-  if (noOpfs && !relay) return { ...without, reason: homeReason };
   const worker = new Worker(new URL('./device-worker.js', import.meta.url), { type: 'module' });
   const reply = await new Promise((resolve) => {
     worker.onmessage = ({ data }) => resolve(data);
@@ -26,8 +28,9 @@ export async function startDevices(home, relay) {
       resolve({ kind: 'unavailable', reason: event.message || 'the device worker failed to load' });
     };
     worker.postMessage({
-      kind: 'open', relay, home: noOpfs ? null : { ...home, image: new URL(home.image, location.href).href },
-    });
+      kind: 'open', relay, cluster,
+      home: noOpfs || !home ? null : { ...home, image: new URL(home.image, location.href).href },
+    }, [cluster.port]);
   });
   if (reply.kind !== 'ready') {
     worker.terminate();
@@ -69,5 +72,5 @@ export async function startDevices(home, relay) {
     onNetworkLost() {},
   };
   const { buffers, cmdline, kind, ...devices } = reply;
-  return { bus, ...devices };
+  return { bus, ...devices, homeReason: devices.homeReason || homeReason };
 }

@@ -47,13 +47,12 @@ export class WebSocketLink {
     this.socket = socket;
     this.onFrame = () => {};
     this.onDrain = () => {};
-    /** Said once, when the relay goes away. */
     this.onClose = () => {};
     this.draining = null;
     socket.onmessage = ({ data }) => {
       if (data instanceof ArrayBuffer) this.onFrame(new Uint8Array(data));
     };
-    socket.onclose = () => this.onClose();
+    socket.onclose = () => this.onClose('the relay closed the connection');
   }
 
   get busy() {

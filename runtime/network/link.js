@@ -9,10 +9,12 @@
 //   pause(), resume()  stop and start delivering frames (the card has
 //                 more waiting than it holds)
 //   onFrame(frame), onDrain()  set by the card
+//   onClose(reason)  set by the card: the far end is gone, saying why
 //   close()
 
 /** @typedef {{send(frame: Uint8Array): void, busy: boolean, pause(): void, resume(): void,
- *   onFrame: (frame: Uint8Array) => void, onDrain: () => void, close(): void}} Link */
+ *   onFrame: (frame: Uint8Array) => void, onDrain: () => void, onClose: (reason: string) => void,
+ *   close(): void}} Link */
 
 /** Parse "02:4c:57:00:00:01". @param {string} text @returns {Uint8Array} */
 export function parseMac(text) {

@@ -1,14 +1,15 @@
 // Run a machine under Node: node runtime/node/main.js --kernel K [--initrd I]
 //   [--cmdline C] [--memory MiB] [--timeout S] [--agent [--verbose]] [--threads]
 //   [--disk rw|ro|snapshot:PATH ...] [--share rw|ro:SERVER:PATH ...]
-//   [--net FD:MAC ...]
+//   [--net nat|switch:FD:MAC ...]
 // Each --disk is a virtio block device, vda first, over the file at PATH
 // (src/linuxwasm/disks.py checks and locks it before); each --share a
 // virtio-9p device, share0 first, serving the folder at PATH with our
 // file server (SERVER "linuxwasm") or Debian's diod ("diod"). Each --net
 // a virtio network card, eth0 first, with address MAC, whose cable is the
 // stream socket FD that this process inherited (src/linuxwasm/net.py: its
-// far end is passt or a switch).
+// far end is passt, "nat", whose checksums the guest need not check, or a
+// switch).
 // Tasks run as coroutines on one host thread if Node has JavaScript Promise
 // Integration's standard API (Node 24 with a V8 flag, which
 // src/linuxwasm/runner.py adds), else, or with --threads, each on a host
@@ -147,14 +148,14 @@ function openShares(specs) {
  */
 function openNetworks(specs) {
   return specs.map((spec, index) => {
-    const [, fd, mac] = /^(\d+):(.+)$/.exec(spec) ?? [];
+    const [, nat, fd, mac] = /^(nat|switch):(\d+):(.+)$/.exec(spec) ?? [];
     const name = `eth${index}`;
     try {
-      if (!fd) throw new Error('not FD:MAC');
-      const link = new StreamLink(Number(fd), `network card ${name}`, (reason) => {
+      if (!fd) throw new Error('not nat|switch:FD:MAC');
+      const link = new StreamLink(Number(fd), `network card ${name}`);
+      return new NetDevice(link, parseMac(mac), `network card ${name}`, (reason) => {
         process.stderr.write(`linuxwasm: ${reason}: ${name} has no network now\n`);
-      });
-      return new NetDevice(link, parseMac(mac), `network card ${name}`);
+      }, { checked: nat === 'nat' });
     } catch (error) {
       process.stderr.write(`linuxwasm: --net ${spec}: ${error.code ?? error.message}\n`);
       process.exit(2);

@@ -16,12 +16,12 @@ export class StreamLink {
   /**
    * @param {number} fd  a connected stream socket
    * @param {string} name  for messages
-   * @param {(reason: string) => void} fail  the link broke
    */
-  constructor(fd, name, fail) {
+  constructor(fd, name) {
     this.name = name;
     this.onFrame = () => {};
     this.onDrain = () => {};
+    this.onClose = () => {};
     this.socket = new Socket({ fd, readable: true, writable: true });
     this.buffered = [];
     this.bufferedBytes = 0;
@@ -29,8 +29,8 @@ export class StreamLink {
     this.closed = false;
     this.socket.on('data', (chunk) => this.receive(chunk));
     this.socket.on('drain', () => this.onDrain());
-    this.socket.on('error', (error) => this.end(`${name}: ${error.message}`, fail));
-    this.socket.on('end', () => this.end(`${name}: the far end closed the link`, fail));
+    this.socket.on('error', (error) => this.end(`${name}: ${error.message}`));
+    this.socket.on('end', () => this.end(`${name}: the far end closed the link`));
   }
 
   get busy() {
@@ -57,7 +57,7 @@ export class StreamLink {
       const head = this.peek(4);
       const length = head.readUInt32BE(0);
       if (length > MAX_FRAME) {
-        this.end(`${this.name}: the far end sent a frame of ${length} bytes`, () => {});
+        this.end(`${this.name}: the far end sent a frame of ${length} bytes`);
         return;
       }
       if (this.bufferedBytes < 4 + length) return;
@@ -95,11 +95,11 @@ export class StreamLink {
     if (!this.paused) this.socket.resume();
   }
 
-  end(reason, fail) {
+  end(reason) {
     if (this.closed) return;
     this.closed = true;
     this.socket.destroy();
-    fail(reason);
+    this.onClose(reason);
   }
 
   close() {

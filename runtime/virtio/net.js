@@ -4,19 +4,24 @@
 // the guest has receive buffers for them. Receive buffers are mergeable
 // (VIRTIO_NET_F_MRG_RXBUF), so a frame of any size up to MAX_FRAME
 // spreads over as many as it needs and the MTU can be 64 KiB; no
-// checksum or segmentation offload, so each frame is whole and checked
-// by the guest's own stack.
+// segmentation offload, so each frame is whole. The guest checks every
+// checksum, but those of a NAT's frames, which the NAT made
+// (VIRTIO_NET_F_GUEST_CSUM, DATA_VALID).
 //
 // Everything the guest puts in the queues is checked (queue.js); frames
 // it sends that no Ethernet card could send are dropped and counted.
 // What waits here is bounded: past PENDING_BYTES of received frames the
 // link is paused (past twice that, frames are dropped), and while the
 // link is busy the guest's frames stay in its transmit queue (the guest's
-// stack then waits).
+// stack then waits). A link that is lost resets the guest's TCP
+// connections through it (../network/tcp-resets.js): a broken connection,
+// not a hang.
 
+import { TcpResets } from '../network/tcp-resets.js';
 import { VirtioError } from './queue.js';
 
 export const NET_DEVICE_ID = 1;
+const F_GUEST_CSUM = 1n;
 const F_MAC = 5n;
 const F_MRG_RXBUF = 15n;
 const F_STATUS = 16n;
@@ -25,9 +30,10 @@ const STATUS_LINK_UP = 1;
 const RX = 0;
 const TX = 1;
 const QUEUE_SIZE = 256;
-/** struct virtio_net_hdr_v1, before every frame both ways; num_buffers at 10. */
+/** struct virtio_net_hdr_v1, before every frame both ways; flags at 0, num_buffers at 10. */
 const HEADER = 12;
 const NUM_BUFFERS = 10;
+const HDR_F_DATA_VALID = 2;
 const ETHERNET_HEADER = 14;
 /** An Ethernet header and the largest IP packet. */
 export const MAX_FRAME = ETHERNET_HEADER + 65535;
@@ -38,13 +44,17 @@ export class NetDevice {
    * @param {import('../network/link.js').Link} link  the other end of the cable
    * @param {Uint8Array} mac  the card's address
    * @param {string} name  for messages ("network card eth0")
+   * @param {(reason: string) => void} [onLost]  the link is gone: its far end said why
+   * @param {{checked?: boolean}} [options]  checked: the link's frames have right checksums
+   *   (a NAT's, which makes them): the guest need not check them again
    */
-  constructor(link, mac, name) {
+  constructor(link, mac, name, onLost = () => {}, { checked = false } = {}) {
     if (mac.length !== 6) throw new Error('a MAC address has 6 bytes');
     this.link = link;
     this.name = name;
     this.deviceId = NET_DEVICE_ID;
-    this.features = 1n << F_MAC | 1n << F_MRG_RXBUF | 1n << F_STATUS;
+    this.features = 1n << F_MAC | 1n << F_MRG_RXBUF | 1n << F_STATUS | (checked ? 1n << F_GUEST_CSUM : 0n);
+    this.checked = checked;
     this.queueSizes = [QUEUE_SIZE, QUEUE_SIZE];
     this.config = new Uint8Array(8);
     this.config.set(mac, 0);
@@ -57,12 +67,18 @@ export class NetDevice {
     this.heldBytes = 0;
     this.dropped = 0;
     this.port = null;
+    this.resets = new TcpResets();
+    this.onLost = onLost;
   }
 
   start(port) {
     this.port = port;
     this.link.onFrame = (frame) => this.received(frame);
     this.link.onDrain = () => this.guarded(() => this.transmit());
+    this.link.onClose = (reason) => {
+      for (const reset of this.resets.resets()) this.received(reset);
+      this.onLost(reason);
+    };
   }
 
   notify(q) {
@@ -90,6 +106,7 @@ export class NetDevice {
       this.dropped++;
       return;
     }
+    this.resets.seen(frame);
     this.pending.push(frame);
     this.pendingBytes += frame.length;
     if (this.pendingBytes > PENDING_BYTES) this.link.pause();
@@ -138,6 +155,7 @@ export class NetDevice {
       room += this.held[chains].writable.reduce((sum, b) => sum + b.length, 0);
     }
     const header = new Uint8Array(HEADER);
+    if (this.checked) header[0] = HDR_F_DATA_VALID;
     header[NUM_BUFFERS] = chains & 0xff;
     header[NUM_BUFFERS + 1] = chains >> 8;
     // Byte `at` of header-then-frame, n bytes of it, into kernel memory at address.

@@ -98,12 +98,14 @@ class Cables:
 
     fds: list[int] = field(default_factory=list)
     macs: list[str] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)  # "nat" or "switch"
     # Per card: "dhcp", or its fixed address with its prefix length ("10.0.1.2/24").
     addresses: list[str] = field(default_factory=list)
 
     def node_arguments(self) -> list[str]:
         """The --net arguments of runtime/node/main.js."""
-        return [arg for fd, mac in zip(self.fds, self.macs) for arg in ("--net", f"{fd}:{mac}")]
+        return [arg for kind, fd, mac in zip(self.kinds, self.fds, self.macs)
+                for arg in ("--net", f"{kind}:{fd}:{mac}")]
 
     def cmdline(self) -> str:
         """What init needs to hear (system/network.h): how each card gets its address."""
@@ -163,10 +165,12 @@ def cables(cards: tuple[Card, ...]) -> Iterator[Cables]:
                 made.fds.append(port.fd)
                 made.macs.append(switch_mac(port.index))
                 made.addresses.append(port.address)
+                made.kinds.append("switch")
             else:
                 made.fds.append(stack.enter_context(nat_cable(card, f"eth{index}")))
                 made.macs.append(nat_mac(index))
                 made.addresses.append("dhcp")
+                made.kinds.append("nat")
         yield made
 
 
@@ -223,7 +227,10 @@ def _wait_started(process: subprocess.Popen[bytes], pid_file: str, log: str, nam
     deadline = time.monotonic() + PASST_START_SECONDS
     while not os.path.exists(pid_file):
         if process.poll() is not None:
-            raise LinuxWasmError(f"{name}: passt failed: {_passt_says(log)}")
+            says = _passt_says(log)
+            if "namespace" in says:
+                says += " (passt sandboxes itself in namespaces, which a chroot or a container may not allow)"
+            raise LinuxWasmError(f"{name}: passt failed: {says}")
         if time.monotonic() > deadline:
             process.kill()
             raise LinuxWasmError(f"{name}: passt did not start in {PASST_START_SECONDS} s")
