@@ -148,14 +148,14 @@ function openShares(specs) {
  */
 function openNetworks(specs) {
   return specs.map((spec, index) => {
-    const [, nat, fd, mac] = /^(nat|switch):(\d+):(.+)$/.exec(spec) ?? [];
+    const [, kind, fd, mac] = /^(nat|switch):(\d+):(.+)$/.exec(spec) ?? [];
     const name = `eth${index}`;
     try {
       if (!fd) throw new Error('not nat|switch:FD:MAC');
       const link = new StreamLink(Number(fd), `network card ${name}`);
       return new NetDevice(link, parseMac(mac), `network card ${name}`, (reason) => {
         process.stderr.write(`linuxwasm: ${reason}: ${name} has no network now\n`);
-      }, { checked: nat === 'nat' });
+      }, { checked: kind === 'nat' });
     } catch (error) {
       process.stderr.write(`linuxwasm: --net ${spec}: ${error.code ?? error.message}\n`);
       process.exit(2);

@@ -25,8 +25,8 @@ import os
 import socket
 import struct
 from contextlib import ExitStack
+import typing
 from http import HTTPStatus
-from typing import Protocol as Typing
 
 from websockets.frames import Opcode
 from websockets.protocol import Protocol, Side
@@ -41,7 +41,7 @@ WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 CHUNK = 256 * 1024
 
 
-class Head(Typing):
+class Head(typing.Protocol):
     """What the relay needs of a request (server.Request)."""
 
     method: str

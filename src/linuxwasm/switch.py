@@ -37,7 +37,6 @@ BROADCAST_BIT = 0x01  # in the first byte of a destination address: a group
 class SwitchPort:
     """A card on a switch: its address (with its prefix length) and its cable, the machine's end."""
 
-    network: Network
     index: int
     address: str
     fd: int
@@ -87,7 +86,7 @@ class Network:
             index = self._count
             self._count += 1
         self._wake_theirs.send(b"!")
-        return SwitchPort(self, index, f"{host}/{self.subnet.prefixlen}", theirs.detach())
+        return SwitchPort(index, f"{host}/{self.subnet.prefixlen}", theirs.detach())
 
     def close(self) -> None:
         with self._lock:
