@@ -27,6 +27,7 @@ export class TaskExit {
   }
 }
 
+import { programImports } from './fork.js';
 import { HANDLER_GLUE } from './glue.js';
 import { readInput } from './console-input.js';
 import { addPreemptionPoints, hasPreemptionPoints } from './preempt.js';
@@ -114,7 +115,10 @@ export function readCString(memory, address) {
  * @property {{kernel: number, user: number}[]} kernelStacks  the kernel's and the program's stack
  *                                       pointers at each signal handler call, innermost last
  * @property {object|null} next          what to start on the next return to user space:
- *                                       {program, sp} after exec, {clone} for a clone child (task.js cloneProgram)
+ *                                       {sp} of the exec'd program, {clone} for a clone or fork child
+ *                                       (task.js cloneProgram, fork.js forkedProgram)
+ * @property {object|null} entry         the piece that runs its program: fork.js START or a clone child's {fn, arg}
+ * @property {object|null} fork          where its fork call stands (fork.js)
  * @property {Generator|null} pieces     the calls into Wasm of its life (task.js taskPieces)
  * @property {TaskExit|UserRestart|null} unwinding  what an import threw on purpose to unwind the task's
  *                                       Wasm frames (exec's restart, exit), until they are gone
@@ -129,7 +133,7 @@ export function readCString(memory, address) {
 export function newTaskState(id, { boot = false, clone = null } = {}) {
   return {
     id, boot, user: null, loaded: null, pending: null, image: null, kernelTop: 0, kernelStacks: [],
-    next: clone ? { clone } : null, pieces: null, unwinding: null, thrown: null,
+    next: clone ? { clone } : null, entry: null, fork: null, pieces: null, unwinding: null, thrown: null,
   };
 }
 
@@ -157,6 +161,8 @@ export function newTaskState(id, { boot = false, clone = null } = {}) {
  * @property {(task: number, user: number) => void} task_spawn
  * @property {() => never} task_exit
  * @property {(task: number, sp: number) => void} user_clone  the child shares the current program
+ * @property {(task: number) => number} user_fork  the child gets a copy of it (fork.js); 0 or -errno
+ * @property {(task: number) => void} user_forget  the clone or fork child never runs
  */
 
 /**
@@ -229,10 +235,7 @@ function kernelImports(ctx, handlers) {
     dropPending();
     const memory = ctx.memories.take(limits);
     try {
-      const instance = new WebAssembly.Instance(module, {
-        env: { memory },
-        linux: { syscall: ctx.kernel.exports.syscall },
-      });
+      const instance = new WebAssembly.Instance(module, programImports(ctx, memory));
       ctx.task.pending = {
         module, memory, instance, maxBytes: limits.max * WASM_PAGE,
       };
@@ -332,7 +335,7 @@ function kernelImports(ctx, handlers) {
       return ctx.task.user.instance.exports.__stack_pointer.value;
     },
     exec_start(sp) {
-      ctx.task.next = { program: ctx.task.user, sp };
+      ctx.task.next = { sp };
     },
     user_grow(size) {
       const { memory } = ctx.task.user;

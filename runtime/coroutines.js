@@ -13,6 +13,7 @@
 
 import { TaskExit, instantiateKernel, newTaskState } from './abi.js';
 import { PIECE } from './glue.js';
+import { forkedProgram } from './fork.js';
 import { createStackSwitching } from './stack-switching.js';
 import { cloneProgram, endTask, isFault, taskPieces } from './task.js';
 
@@ -32,7 +33,7 @@ import { cloneProgram, endTask, isFault, taskPieces } from './task.js';
 export function runCoroutines(ctx) {
   /** @type {Map<number, {state: import('./abi.js').TaskState, resume: (() => void)|null}>} */
   const tasks = new Map();
-  /** @type {Map<number, object>} clone children's user programs, until they first run */
+  /** @type {Map<number, object>} clone and fork children's user programs, until they first run */
   const clones = new Map();
   /** @type {Stack[]} by id */
   const stacks = [];
@@ -157,6 +158,17 @@ export function runCoroutines(ctx) {
     },
     user_clone(task, sp) {
       clones.set(task, cloneProgram(ctx.task.user, sp));
+    },
+    user_fork(task) {
+      const child = forkedProgram(ctx);
+      if (typeof child === 'number') return child;
+      clones.set(task, { ...child, held: true });
+      return 0;
+    },
+    user_forget(task) {
+      const child = clones.get(task);
+      if (child?.held) ctx.memories.release(child.memory);
+      clones.delete(task);
     },
   });
   const boot = newTaskState(ctx.kernel.exports.init_task(), { boot: true });

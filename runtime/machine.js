@@ -93,7 +93,7 @@ export class Machine {
     this.threads = new Map();
     /** @type {HostThread[]} idle threads */
     this.pool = [];
-    /** @type {Map<number, object>} user programs of clone children not started yet */
+    /** @type {Map<number, object>} user programs of clone and fork children not started yet */
     this.clones = new Map();
     /** @type {Map<string, object>} every program compiled so far, by fingerprint and file key (abi.js) */
     this.modules = new ProgramCache();
@@ -210,6 +210,10 @@ export class Machine {
       case 'clone':
         this.clones.set(message.task, message.user);
         if (this.waitingForClone.delete(message.task)) this.spawn(message.task);
+        break;
+      case 'forget-clone':
+        this.clones.delete(message.task);
+        this.waitingForClone.delete(message.task);
         break;
       case 'exit':
         if (!this.platform.coroutines) this.threadFree(message.task, thread);

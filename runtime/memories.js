@@ -66,6 +66,29 @@ export class ProgramMemories {
     return memory;
   }
 
+  /**
+   * A new memory with the contents of source, held once, for a fork
+   * child: from the pool if one there is no larger, grown to source's size.
+   * @param {WebAssembly.Memory} source
+   * @param {number} max  its maximum size in pages
+   * @returns {WebAssembly.Memory}
+   */
+  copy(source, max) {
+    const bytes = source.buffer.byteLength;
+    const index = this.pool.findLastIndex((m) => this.known.get(m).max === max && m.buffer.byteLength <= bytes);
+    let memory;
+    if (index >= 0) {
+      [memory] = this.pool.splice(index, 1);
+      this.known.get(memory).users = 1;
+      memory.grow((bytes - memory.buffer.byteLength) / WASM_PAGE);
+    } else {
+      memory = new WebAssembly.Memory({ initial: bytes / WASM_PAGE, maximum: max, shared: true });
+      this.register(memory, max);
+    }
+    new Uint8Array(memory.buffer).set(new Uint8Array(source.buffer, 0, bytes));
+    return memory;
+  }
+
   /** A memory new to this thread, used once. */
   register(memory, max) {
     const id = this.nextId++;

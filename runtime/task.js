@@ -4,6 +4,7 @@
 // host thread of its own (liveTask here runs them).
 
 import { TaskExit, readCString } from './abi.js';
+import { START, programImports, runProgram, startForkChild } from './fork.js';
 import { NR_EXIT, NR_EXIT_GROUP, SIGILL, SIGSEGV, UserRestart, WASM_PAGE } from './user-abi.js';
 
 /**
@@ -39,8 +40,9 @@ const piece = (fn, shape, ...args) => ({ fn, shape, args });
 
 /**
  * The user program a task starts on its way back to user space: an exec'd
- * program at its entry, or a clone child's function; then the exit, should
- * the program return. Ends through an exception only.
+ * program at its entry, a clone child's function, or a fork child where
+ * its parent's fork call is; then the exit, should the program return.
+ * Ends through an exception only.
  * @param {import('./abi.js').TaskContext} ctx
  * @param {import('./abi.js').TaskState} task
  * @returns {Generator<Piece, never, number>}
@@ -49,26 +51,30 @@ function* userPieces(ctx, task) {
   enterTask(ctx, task);
   const next = task.next;
   task.next = null;
+  task.fork = null;
   if (!next) throw new Error('return to user space without a program');
-  const { syscall } = ctx.kernel.exports;
+  let entry = START;
   if (next.clone) {
-    // A clone child: the parent's program and memory, on its own stack.
-    const { sp, ...program } = next.clone;
+    // The parent's program, in its memory (a clone) or a copy of it (a fork).
+    const { sp, fork, held, ...program } = next.clone;
     const { module, memory } = program;
-    ctx.memories.hold(memory, program.maxBytes / WASM_PAGE);
-    const instance = new WebAssembly.Instance(module, { env: { memory }, linux: { syscall } });
+    if (!held) ctx.memories.hold(memory, program.maxBytes / WASM_PAGE);
+    const instance = new WebAssembly.Instance(module, programImports(ctx, memory));
     task.user = { ...program, instance };
-    const [fn, arg] = new Uint32Array(memory.buffer, sp, 2);
-    instance.exports.__stack_pointer.value = sp;
-    const status = yield piece(instance.exports.__indirect_function_table.get(fn), 'i_i', arg);
-    enterTask(ctx, task);
-    yield piece(syscall, 'syscall', NR_EXIT, status);
+    if (fork) {
+      entry = startForkChild(task, fork);
+    } else {
+      const [fn, arg] = new Uint32Array(memory.buffer, sp, 2);
+      instance.exports.__stack_pointer.value = sp;
+      entry = { fn, arg };
+    }
   } else {
-    next.program.instance.exports.__stack_pointer.value = next.sp;
-    yield piece(next.program.instance.exports._start, 'v');
-    enterTask(ctx, task);
-    yield piece(syscall, 'syscall', NR_EXIT_GROUP, 0);
+    task.user.instance.exports.__stack_pointer.value = next.sp;
   }
+  const status = yield* runProgram(ctx, task, entry, enterTask);
+  enterTask(ctx, task);
+  if (entry.start) yield piece(ctx.kernel.exports.syscall, 'syscall', NR_EXIT_GROUP, 0);
+  else yield piece(ctx.kernel.exports.syscall, 'syscall', NR_EXIT, status);
   throw new Error('the exit system call returned');
 }
 

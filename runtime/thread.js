@@ -7,6 +7,7 @@ import { TaskExit, instantiateKernel, newTaskState } from './abi.js';
 import { runCoroutines } from './coroutines.js';
 import { ProgramMemories } from './memories.js';
 import { ProgramCache } from './program-cache.js';
+import { forkedProgram } from './fork.js';
 import { cloneProgram, liveTask } from './task.js';
 import { Transport } from './virtio/transport.js';
 
@@ -28,7 +29,7 @@ import { Transport } from './virtio/transport.js';
  * @typedef {object} TaskStart
  * @property {number} task              task_struct address; 0 for the boot thread
  * @property {Uint8Array|null} initrd   boot thread only
- * @property {object|null} user         a clone child's user program (task.js cloneProgram)
+ * @property {object|null} user         a clone or fork child's user program (task.js cloneProgram, fork.js forkedProgram)
  * @property {Map<string, object>} modules  programs compiled so far (abi.js CompiledProgram), by key
  */
 
@@ -82,6 +83,17 @@ export function prepareThread(machine, post, writeConsole, idle = () => {}) {
       },
       user_clone(task, sp) {
         post({ kind: 'clone', task, user: cloneProgram(ctx.task.user, sp) });
+      },
+      user_fork(task) {
+        const child = forkedProgram(ctx);
+        if (typeof child === 'number') return child;
+        // The child's thread holds the copy; this one lets go of it.
+        post({ kind: 'clone', task, user: child });
+        ctx.memories.release(child.memory);
+        return 0;
+      },
+      user_forget(task) {
+        post({ kind: 'forget-clone', task });
       },
     });
   }

@@ -2,6 +2,8 @@
 //
 //   import  env.memory        shared memory (wasm-ld --shared-memory --import-memory)
 //   import  linux.syscall     (i32 nr, i64 a0..a5) -> i32, bound to the kernel
+//   import  linux.fork        (i32 buf, i32 size) -> i32, optional: fork.js; a program
+//                             that imports it exports Asyncify's functions
 //   export  _start            () -> (), runs the program; __stack_pointer points at
 //                             argc, then argv[], NULL, envp[], NULL, auxv pairs
 //   export  __stack_pointer   the C stack pointer, set for a clone child
@@ -17,10 +19,13 @@
 export const WASM_PAGE = 65536;
 export const ENOENT = 2;
 export const ENOEXEC = 8;
+export const ENOSYS = 38;
 export const NR_EXIT = 93;
 export const NR_EXIT_GROUP = 94;
+export const NR_CLONE = 220;
 export const SIGILL = 4;
 export const SIGSEGV = 11;
+export const SIGCHLD = 17;
 
 /**
  * Thrown to leave a user program whose task exec'd another. Not an Error,
@@ -95,7 +100,8 @@ export function abiProblem(module, memory) {
   if (WebAssembly.Module.imports(module).filter((i) => i.kind === 'memory').length !== 1) {
     return 'more than one memory import';
   }
-  const unknown = imports.filter((name) => name !== 'env.memory' && name !== 'linux.syscall');
+  const known = new Set(['env.memory', 'linux.syscall', 'linux.fork']);
+  const unknown = imports.filter((name) => !known.has(name));
   if (unknown.length) return `unknown imports ${unknown.join(', ')}`;
   for (const name of ['_start', '__stack_pointer', '__indirect_function_table']) {
     if (!exports.has(name)) return `no export ${name}`;

@@ -370,9 +370,10 @@ def test_two_machines_in_one_tab_talk_over_its_switch(page, url):
     assert browser.run_command(page, "ping -c 1 -W 5 10.0.1.3 | grep -c 'bytes from'") == ["1"]
 
 
-# Passed on this host every time; failed once in the fresh Debian 12 root of CI, where wget ended with
-# status 0 (its endless download had ended cleanly) and no reset: not understood yet.
-@pytest.mark.xfail(reason="failed once in the fresh Debian root: the endless download ended cleanly first",
+# Passed here 54 times in 56 and failed twice, and once in CI's fresh Debian 12 root: then the endless
+# download ends cleanly (wget status 0, about 170 kB in) before the relay goes away, as if the far end
+# closed it; not understood yet.
+@pytest.mark.xfail(reason="now and then the endless download ends cleanly before the relay goes away",
                    strict=False)
 def test_a_relay_that_goes_away_breaks_the_guests_connections(page, exported):
     with serving(Endless) as port, server.serving(exported, relay=relay.Relay(net.Nat(host_loopback=True))) as httpd:
@@ -380,10 +381,12 @@ def test_a_relay_that_goes_away_breaks_the_guests_connections(page, exported):
         browser.wait_for_prompt(page)
         browser.run_command(page, f"(wget -O /dev/null http://{GATEWAY}:{port}/ 2>/tmp/err; echo $? > /tmp/rc) & "
                                   "sleep 1")
-        # The relay's NAT ends, and with it the WebSocket: the page hears of it, and so does the guest.
-        subprocess.run(["pkill", "-P", str(os.getpid()), "^passt"], check=True)
+        # The relay's NAT dies, and with it the WebSocket: the page hears of it, and so does the guest.
+        # Killed, as in a crash: nothing of it may reach the guest but the loss.
+        subprocess.run(["pkill", "-KILL", "-P", str(os.getpid()), "^passt"], check=True)
         page.wait_for_function("document.getElementById('status').textContent.includes('relay went away')",
                                timeout=10_000)
         output = browser.run_command(page, "for i in $(seq 50); do [ -e /tmp/rc ] && break; sleep 0.2; done; "
-                                           "cat /tmp/rc; grep -c 'reset by peer' /tmp/err", timeout=30)
-    assert output[-2:] == ["1", "1"], output  # wget failed, the connection reset by its peer
+                                           "echo status=$(cat /tmp/rc) resets=$(grep -c 'reset by peer' /tmp/err); "
+                                           "cat /tmp/err", timeout=30)
+    assert "status=1 resets=1" in output, output  # wget failed, the connection reset by its peer

@@ -43,13 +43,18 @@ class Result:
         return self.guest / self.native if self.native else None
 
 
-def _parse(output: str) -> dict[str, tuple[float, str]]:
+# guest/bench.c's figures: fork and fork64 are fork, exit and wait of a
+# small process and of one with 64 MiB in use.
+MICRO = ("getppid", "spawn", "fork", "fork64", "compute")
+
+
+def _parse(output: str, names: tuple[str, ...] = MICRO) -> dict[str, tuple[float, str]]:
     values = {}
     for line in output.splitlines():
         parts = line.split()
-        if len(parts) == 3 and parts[0] in ("getppid", "spawn", "compute"):
+        if len(parts) == 3 and parts[0] in names:
             values[parts[0]] = (float(parts[1]), parts[2])
-    if len(values) != 3:
+    if len(values) != len(names):
         raise LinuxWasmError(f"benchmark output incomplete: {output[-300:]!r}")
     return values
 
@@ -63,14 +68,19 @@ def _native(work: Path) -> dict[str, tuple[float, str]]:
     return _parse(subprocess.run([str(binary)], capture_output=True, text=True, check=True).stdout)
 
 
-def _guest(kernel: Path, work: Path, coroutines: bool = True) -> dict[str, tuple[float, str]]:
-    initramfs = guest.build("bench.c", work / "bench.cpio.gz", libc=True)
+def _guest(kernel: Path, work: Path, coroutines: bool = True, fork: bool = True) -> dict[str, tuple[float, str]]:
+    """guest/bench.c as /init; with fork=False built without its fork figures (not rewritten for fork)."""
+    name = "bench" if fork else "bench-no-fork"
+    program = guest.build_program(GUEST / "bench.c", BUILD / "guest" / f"{name}.wasm", libc=True,
+                                  defines=() if fork else ("BENCH_NO_FORK",))
+    initramfs = guest.build_initramfs(program, work / f"{name}.cpio.gz")
+    # Room for the 64 MiB process and its child's copy.
     cmd = runner.node_command(runner.RunOptions(kernel=kernel, initramfs=initramfs, timeout=600,
-                                                coroutines=coroutines))
+                                                coroutines=coroutines, memory_mib=320))
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != runner.EXIT_POWER_OFF:
         raise LinuxWasmError(f"guest benchmark failed: {result.stderr.strip()[:300]}")
-    return _parse(result.stdout)
+    return _parse(result.stdout, MICRO if fork else tuple(n for n in MICRO if not n.startswith("fork")))
 
 
 def boot_times(kernel: Path, runs: int = 5, coroutines: bool = True) -> list[float]:
@@ -346,6 +356,7 @@ def run(kernel: Path, site_root: Path | None) -> tuple[list[Result], list[float]
     with tempfile.TemporaryDirectory(prefix="linuxwasm-bench-") as tmp:
         work = Path(tmp)
         native, guest_values = _native(work), _guest(kernel, work)
+        unforked = _guest(kernel, work, fork=False)
         boots = boot_times(kernel)
         prompts = prompt_times(kernel)
         loop_guest, loop_native = shell_loop(kernel)
@@ -355,7 +366,7 @@ def run(kernel: Path, site_root: Path | None) -> tuple[list[Result], list[float]
         th_boots = boot_times(kernel, coroutines=False)
         th_prompts = prompt_times(kernel, coroutines=False)
         th_rss = idle_rss_mib(kernel, work, coroutines=False)
-        th_spawn = _guest(kernel, work, coroutines=False)["spawn"][0]
+        th_values = _guest(kernel, work, coroutines=False)
         page = page_figures(site_root) if site_root else None
         disk = disk_figures(kernel, work)
         network = network_figures(kernel, work)
@@ -374,8 +385,14 @@ def run(kernel: Path, site_root: Path | None) -> tuple[list[Result], list[float]
                "< 500 ns"),
         Result("posix_spawn + waitpid, median", guest_values["spawn"][0], native["spawn"][0], "us",
                "< 1000 us"),
+        Result("fork + _exit + waitpid of a small process, median", guest_values["fork"][0],
+               native["fork"][0], "us", "< 2000 us"),
+        Result("fork + _exit + waitpid with 64 MiB in use, median", guest_values["fork64"][0],
+               native["fork64"][0], "us", ""),
         Result("CPU-bound C loop", guest_values["compute"][0], native["compute"][0], "ms",
                "<= 1.5x native"),
+        Result("CPU-bound C loop in a program rewritten for fork (against not)", guest_values["compute"][0],
+               unforked["compute"][0], "ms", ""),
         Result("host memory of an idle machine (RSS)", rss, None, "MiB", "< 96 MiB"),
         Result("boot to the prompt with a disk on /root (against without)", statistics.median(with_disk),
                statistics.median(without), "s", "<= 1.1x"),
@@ -391,7 +408,8 @@ def run(kernel: Path, site_root: Path | None) -> tuple[list[Result], list[float]
                "us", ""),
         Result("threads: boot to the first line of /init", statistics.median(th_boots), None, "s", ""),
         Result("threads: boot to the shell prompt", statistics.median(th_prompts), None, "s", ""),
-        Result("threads: posix_spawn + waitpid, median", th_spawn, native["spawn"][0], "us", ""),
+        Result("threads: posix_spawn + waitpid, median", th_values["spawn"][0], native["spawn"][0], "us", ""),
+        Result("threads: fork + _exit + waitpid, median", th_values["fork"][0], native["fork"][0], "us", ""),
         Result("threads: host memory of an idle machine (RSS)", th_rss, None, "MiB", ""),
     ]
     if page:

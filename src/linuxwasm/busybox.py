@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from linuxwasm import artifacts, commands, musl, recipes, sources, toolchain
+from linuxwasm import artifacts, commands, forkable, musl, recipes, sources, toolchain
 from linuxwasm.errors import LinuxWasmError
 from linuxwasm.paths import BUILD, PACKAGES
 
@@ -171,7 +171,7 @@ def build(report: commands.Report = lambda line: None) -> Path:
     """Build BusyBox if any input changed; return build/busybox.wasm."""
     compiler = musl.build(report)
     recipe = recipes.load("busybox")
-    name = f"busybox-{artifacts.key(recipe, [Path(__file__), CONFIG, DISABLED, musl.SYSROOT_STAMP])}.tar"
+    name = f"busybox-{artifacts.key(recipe, [Path(__file__), CONFIG, DISABLED, musl.SYSROOT_STAMP, *forkable.INPUTS])}.tar"
     artifact = artifacts.path(name)
     if not artifact.exists():
         work = BUILD / "busybox"

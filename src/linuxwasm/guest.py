@@ -7,7 +7,7 @@ or freestanding, with no libc at all.
 import subprocess
 from pathlib import Path
 
-from linuxwasm import musl, toolchain
+from linuxwasm import forkable, musl, toolchain
 from linuxwasm.errors import LinuxWasmError
 from linuxwasm.initramfs import Initramfs
 from linuxwasm.paths import BUILD, GUEST, INITRAMFS
@@ -18,17 +18,18 @@ FREESTANDING_CFLAGS = ("--target=wasm32-unknown-unknown", "-O2", "-matomics", "-
                        "-ffreestanding", "-nostdlib", "-Wall", "-Werror")
 
 
-def build_program(source: Path, output: Path, libc: bool = False) -> Path:
-    """Compile and link one C file into a user program, if it changed."""
+def build_program(source: Path, output: Path, libc: bool = False, defines: tuple[str, ...] = ()) -> Path:
+    """Compile and link one C file into a user program, if it changed (-D defines)."""
     compiler = musl.build() if libc else Path(toolchain.require(toolchain.CLANG))
-    inputs = (source, compiler, *source.parent.glob("*.h"))
+    inputs = (source, compiler, *source.parent.glob("*.h"), *(forkable.INPUTS if libc else ()))
     if output.exists() and output.stat().st_mtime >= max(p.stat().st_mtime for p in inputs):
         return output
     output.parent.mkdir(parents=True, exist_ok=True)
+    flags = [f"-D{define}" for define in defines]
     if libc:
-        cmd = [str(compiler), "-Wall", "-Werror", "-o", str(output), str(source)]
+        cmd = [str(compiler), "-Wall", "-Werror", *flags, "-o", str(output), str(source)]
     else:
-        cmd = [str(compiler), *FREESTANDING_CFLAGS, *musl.LINK_FLAGS, "-o", str(output), str(source)]
+        cmd = [str(compiler), *FREESTANDING_CFLAGS, *musl.LINK_FLAGS, *flags, "-o", str(output), str(source)]
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode:
         first = (result.stderr.strip().splitlines() or ["?"])[0]

@@ -106,7 +106,8 @@ class Machine:
                  boot_timeout: float = BOOT_TIMEOUT,
                  disks: Iterable[disk_images.Disk | str] = (),
                  shares: Iterable[shared_folders.Share | str] = (),
-                 net: bool | networks.Nat = False, network: Network | None = None) -> None:
+                 net: bool | networks.Nat = False, network: Network | None = None,
+                 coroutines: bool = True) -> None:
         """Build what is missing (kernel, system image) unless given; boot on start().
 
         cmdline is added to the kernel command line the machine needs.
@@ -121,6 +122,8 @@ class Machine:
         (passt), as `run --net` does; net=Nat(publish=..., host_loopback=...)
         says more. network=Network() puts a card (the next ethN) on that
         switch, with its own address there (address, once started).
+        coroutines=False runs every task on a host thread of its own, as
+        engines without stack switching must (docs/how-it-works.md).
         """
         runner.check_memory(memory_mib)
         if kernel is None or initramfs is None:
@@ -133,6 +136,7 @@ class Machine:
         self.options = runner.RunOptions(kernel=kernel, initramfs=initramfs,
                                          cmdline=f"{AGENT_CMDLINE} {cmdline}".strip(),
                                          memory_mib=memory_mib, disks=attached, shares=folders,
+                                         coroutines=coroutines,
                                          networks=((networks.Nat(),) if net is True else (net,) if net else ())
                                          + ((networks.Switched(network),) if network else ()))
         # The guest's address on network, once started ("10.0.1.2").

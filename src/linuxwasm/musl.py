@@ -8,6 +8,7 @@ sysroot and the user program ABI's link flags (runtime/user-abi.js).
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -39,21 +40,28 @@ LINK_FLAGS = ("-Wl,--shared-memory", "-Wl,--import-memory", "-Wl,--max-memory=26
 _WRAPPER = """#!/bin/sh
 # clang-19 for linuxwasm user programs, written by 'linuxwasm build':
 # musl from {sysroot}, and when linking a program, the user program ABI's
-# flags (not for a partial link, -r).
+# flags (not for a partial link, -r); a program that forks is then
+# rewritten so that it can (linuxwasm.forkable).
 link=yes
+output=a.out
+take_output=no
 for arg do
   shift
+  if [ $take_output = yes ]; then output=$arg; take_output=no; fi
   case "$arg" in
     # wasm-ld, like lld, finds archive members in any order, and has no
     # flag for the groups other linkers need.
     -Wl,--start-group|-Wl,--end-group) continue ;;
     -c|-E|-S|-M|-MM|-r|-Wl,-r|-Wl,--relocatable) link=no ;;
+    -o) take_output=yes ;;
+    -o*) output=${{arg#-o}} ;;
   esac
   set -- "$@" "$arg"
 done
 set -- {cflags} {defines} -nostdinc -isystem {sysroot}/include -isystem {resource}/include "$@"
 if [ $link = yes ]; then
-  exec {clang} "$@" -nostdlib -L{sysroot}/lib {ldflags} {sysroot}/lib/crt1.o {sysroot}/lib/libc.a {builtins}
+  {clang} "$@" -nostdlib -L{sysroot}/lib {ldflags} {sysroot}/lib/crt1.o {sysroot}/lib/libc.a {builtins} || exit
+  exec {python} -m linuxwasm.forkable "$output"
 fi
 exec {clang} "$@"
 """
@@ -70,7 +78,7 @@ def _install_wrapper() -> Path:
     text = _WRAPPER.format(
         sysroot=SYSROOT, cflags=CFLAGS, defines=" ".join(DEFINES), resource=resource, clang=toolchain.require(toolchain.CLANG),
         ldflags=" ".join(LINK_FLAGS),
-        builtins=resource / "lib" / "wasi" / "libclang_rt.builtins-wasm32.a",
+        builtins=resource / "lib" / "wasi" / "libclang_rt.builtins-wasm32.a", python=sys.executable,
     )
     CC_WRAPPER.parent.mkdir(parents=True, exist_ok=True)
     if not CC_WRAPPER.exists() or CC_WRAPPER.read_text() != text:

@@ -1,9 +1,10 @@
 """Read the structure of a WebAssembly binary module.
 
 A small, read-only parser for the parts of a module that the build and test
-tooling inspects: imports, exports, globals, memories, data segments, the
-location of code bodies, and the "name" custom section.  Instructions are never
-decoded; code bodies are only located.
+tooling inspects: function types, imports, exports, globals, memories, the
+functions of element segments, data segments, the location of code bodies,
+and the "name" custom section.  Instructions are not decoded here; code bodies
+are only located (forkable.py reads the calls in them).
 
 Only binary format version 1 is accepted, together with the extensions wasm-ld
 emits for the kernel: shared memories (threads), passive data segments and the
@@ -31,7 +32,7 @@ SECTION_NAMES = {
 # External kinds, indexed by their encoding in import and export entries.
 KINDS = ("func", "table", "memory", "global", "tag")
 
-_VALUE_TYPES = {0x7F: "i32", 0x7E: "i64", 0x7D: "f32", 0x7C: "f64",
+_VALUE_TYPES = {0x7F: "i32", 0x7E: "i64", 0x7D: "f32", 0x7C: "f64", 0x7B: "v128",
                 0x70: "funcref", 0x6F: "externref"}
 
 _END = 0x0B
@@ -68,6 +69,14 @@ class Limits:
     min: int
     max: int | None
     shared: bool
+
+
+@dataclass(frozen=True)
+class FunctionType:
+    """A function signature, by its value types."""
+
+    params: tuple[str, ...]
+    results: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -130,7 +139,12 @@ class Module:
     """
 
     sections: list[Section] = field(default_factory=list)
+    types: list[FunctionType] = field(default_factory=list)
     imports: list[Import] = field(default_factory=list)
+    # The type index of every function, imported ones first.
+    function_types: list[int] = field(default_factory=list)
+    # Every function that an element segment names (what indirect calls may reach).
+    element_functions: list[int] = field(default_factory=list)
     exports: list[Export] = field(default_factory=list)
     globals: list[Global] = field(default_factory=list)
     memories: list[Limits] = field(default_factory=list)
@@ -303,6 +317,7 @@ def _parse_imports(r: _Reader, m: Module) -> None:
         if kind == "func":
             type_index = r.u32()
             m.function_count += 1
+            m.function_types.append(type_index)
         elif kind == "tag":
             r.byte()  # attribute: 0, an exception
             type_index = r.u32()
@@ -319,11 +334,51 @@ def _parse_imports(r: _Reader, m: Module) -> None:
         m.imports.append(Import(module, name, kind, type_index, memory))
 
 
+def _parse_types(r: _Reader, m: Module) -> None:
+    for _ in range(r.u32()):
+        form = r.byte()
+        if form != 0x60:
+            raise r.error(f"unsupported type form 0x{form:02x} (not a function type)")
+        params = tuple(_value_type(r) for _ in range(r.u32()))
+        m.types.append(FunctionType(params, tuple(_value_type(r) for _ in range(r.u32()))))
+
+
 def _parse_functions(r: _Reader, m: Module) -> None:
     count = r.u32()
-    for _ in range(count):
-        r.u32()  # type index
+    m.function_types.extend(r.u32() for _ in range(count))
     m.function_count += count
+
+
+def _element_expression(r: _Reader) -> int | None:
+    """The function of an element expression (ref.func F end), None for ref.null."""
+    op = r.byte()
+    if op == 0xD2:  # ref.func
+        function = r.u32()
+    elif op == 0xD0:  # ref.null
+        r.byte()
+        function = None
+    else:
+        raise r.error(f"unsupported opcode 0x{op:02x} in an element expression")
+    if r.byte() != _END:
+        raise r.error("element expression longer than one instruction")
+    return function
+
+
+def _parse_elements(r: _Reader, m: Module) -> None:
+    for _ in range(r.u32()):
+        flags = r.u32()
+        if flags > 7:
+            raise r.error(f"unknown element segment flags {flags}")
+        if flags & 2 and not flags & 1:
+            r.u32()  # table index
+        if not flags & 1:
+            _const_expr(r)  # offset
+        if flags & 3:
+            r.byte()  # element kind (0: funcref) or reference type
+        for _ in range(r.u32()):
+            function = _element_expression(r) if flags & 4 else r.u32()
+            if function is not None:
+                m.element_functions.append(function)
 
 
 def _parse_memories(r: _Reader, m: Module) -> None:
@@ -395,9 +450,9 @@ def _parse_names(r: _Reader, m: Module) -> None:
 
 
 _SECTION_PARSERS = {
-    1: _skip, 2: _parse_imports, 3: _parse_functions, 4: _skip,
+    1: _parse_types, 2: _parse_imports, 3: _parse_functions, 4: _skip,
     5: _parse_memories, 6: _parse_globals, 7: _parse_exports, 8: _parse_start,
-    9: _skip, 10: _parse_code, 11: _parse_data, 12: _parse_data_count,
+    9: _parse_elements, 10: _parse_code, 11: _parse_data, 12: _parse_data_count,
     13: _parse_tags,
 }
 

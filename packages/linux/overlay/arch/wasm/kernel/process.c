@@ -132,19 +132,33 @@ int copy_thread(struct task_struct *p, const struct kernel_clone_args *args)
 		return 0;
 	}
 
-	/*
-	 * A user program cannot be copied mid-call: Wasm has no fork(). A
-	 * child that shares the parent's memory (vfork, posix_spawn, threads)
-	 * starts in the parent's program on the stack it was given.
-	 */
-	if (!(args->flags & CLONE_VM) || !args->stack)
-		return -EINVAL;
 	*childregs = *current_pt_regs();
 	childregs->ret = 0;
-	childregs->sp = args->stack;
 	p->thread.user_clone = 1;
+	/*
+	 * fork: the host copies the process, whose calling thread has its
+	 * stack unwound into its memory by now, and the child rewinds it
+	 * there (runtime/fork.js). A program not rewritten for that cannot
+	 * be copied mid-call: the host refuses with -ENOSYS.
+	 */
+	if (!(args->flags & CLONE_VM))
+		return wasm_host_user_fork(p);
+	/*
+	 * A child that shares the parent's memory (vfork, posix_spawn,
+	 * threads) starts in the parent's program on the stack it was given.
+	 */
+	if (!args->stack)
+		return -EINVAL;
+	childregs->sp = args->stack;
 	wasm_host_user_clone(p, args->stack);
 	return 0;
+}
+
+/* A clone that never ran (a fork that failed late): the host lets go of its program. */
+void exit_thread(struct task_struct *tsk)
+{
+	if (tsk->thread.user_clone && !tsk->thread.started)
+		wasm_host_user_forget(tsk);
 }
 
 void flush_thread(void)

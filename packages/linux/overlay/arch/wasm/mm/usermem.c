@@ -145,6 +145,33 @@ static void wasm_account(struct mm_struct *mm)
 }
 
 /*
+ * fork: the child's memory is a copy of the parent's (the host makes it),
+ * so its layout is a copy too, and it holds as many kernel pages. On
+ * failure destroy_context() frees what was copied.
+ */
+int arch_dup_mmap(struct mm_struct *oldmm, struct mm_struct *mm)
+{
+	struct wasm_region *region, *copy;
+
+	mm->context.end_brk = oldmm->context.end_brk;
+	mm->context.reached = oldmm->context.reached;
+	list_for_each_entry(region, &oldmm->context.regions, node) {
+		copy = kmemdup(region, sizeof(*region), GFP_KERNEL);
+		if (!copy)
+			return -ENOMEM;
+		list_add_tail(&copy->node, &mm->context.regions);
+	}
+	if (oldmm->context.args) {
+		mm->context.args = kmemdup(oldmm->context.args, oldmm->context.args_size, GFP_KERNEL);
+		if (!mm->context.args)
+			return -ENOMEM;
+		mm->context.args_size = oldmm->context.args_size;
+	}
+	wasm_account(mm);
+	return wasm_user_memory_reserve(mm, mm->context.reached);
+}
+
+/*
  * Make addresses below end usable, reserving kernel pages for them first;
  * the new part reads as zeros.
  */

@@ -105,7 +105,10 @@ unsigned int wasm_host_backtrace(char *buf, unsigned int size) __host_import(bac
  * user_sp: the program's stack pointer now. user_call: call a signal
  * handler fn(sig, info, uc) in the program, on the stack sp.
  * user_clone: the child shares the caller's program and memory and starts
- * on the stack sp. user_restart: leave the user program that made the
+ * on the stack sp. user_fork: the child gets a copy of the caller's
+ * program and memory and goes on where the caller's fork call is; 0 or
+ * -errno (-ENOSYS if the program cannot fork). user_forget: the clone or
+ * fork child never runs; the host drops what it was given. user_restart: leave the user program that made the
  * system call in progress (exec replaced it); does not return.
  */
 int wasm_host_exec_cached(const char *key) __host_import(exec_cached);
@@ -121,6 +124,8 @@ void wasm_host_user_call(unsigned long fn, int sig, void __user *info, void __us
 			 unsigned long sp) __host_import(user_call);
 unsigned long wasm_host_user_max(void) __host_import(user_max);
 void wasm_host_user_clone(struct task_struct *child, unsigned long sp) __host_import(user_clone);
+int wasm_host_user_fork(struct task_struct *child) __host_import(user_fork);
+void wasm_host_user_forget(struct task_struct *child) __host_import(user_forget);
 void __noreturn wasm_host_user_restart(void) __host_import(user_restart);
 
 /*

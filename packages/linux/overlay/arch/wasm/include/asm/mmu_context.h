@@ -22,16 +22,14 @@ int wasm_access_remote_vm(struct mm_struct *mm, unsigned long addr, void *buf,
 
 /*
  * The generic NOMMU hooks (asm-generic/nommu_context.h), but for
- * arch_exit_mmap(): when the address space goes, the kernel pages held
- * for its user memory go too (mm/usermem.c; kernel patch 0012 calls it
- * on NOMMU). The mm itself may outlive that for long: the OOM killer
- * holds its victim's until the victim is reaped.
+ * arch_dup_mmap() and arch_exit_mmap() (mm/usermem.c; kernel patches
+ * 0016 and 0012 call them on NOMMU): a fork child's address space gets
+ * the layout of its parent's user memory, which the host copies, and
+ * kernel pages held for it; when an address space goes, those pages go
+ * too. The mm itself may outlive that for long: the OOM killer holds its
+ * victim's until the victim is reaped.
  */
-static inline int arch_dup_mmap(struct mm_struct *oldmm, struct mm_struct *mm)
-{
-	return 0;
-}
-
+int arch_dup_mmap(struct mm_struct *oldmm, struct mm_struct *mm);
 void arch_exit_mmap(struct mm_struct *mm);
 
 static inline void arch_unmap(struct mm_struct *mm, unsigned long start, unsigned long end)

@@ -29,7 +29,7 @@ struct thread_struct {
 	struct task_struct	*last;
 	/* An exec replaced the user program during the current system call. */
 	int			exec_done;
-	/* A clone of a user program (not a kernel thread). */
+	/* A clone or fork of a user program (not a kernel thread). */
 	int			user_clone;
 	/* A kernel thread's function and argument, for ret_from_fork(). */
 	int			(*fn)(void *);
