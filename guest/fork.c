@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -227,6 +229,32 @@ static void handlers(void)
 	printf("handlers run in parent and child\n");
 }
 
+long raw_fork(void *buf, unsigned long size) __attribute__((import_module("linux"), import_name("fork")));
+
+/*
+ * What a hostile program could try: the fork import with buffers outside
+ * its memory, clone without CLONE_VM while not forking, and a clone child
+ * whose function is no function of the table. Each fails; nothing else does.
+ */
+static void hostile(void)
+{
+	static unsigned int stack[256] __attribute__((aligned(16)));
+	unsigned int *top = stack + 252;
+	int status = 0;
+	long pid;
+
+	CHECK(raw_fork((void *)0xfffffff0, 4096) == -EFAULT, "a buffer past the memory");
+	CHECK(raw_fork((void *)(stack + 1) + 1, 64) == -EFAULT, "a misaligned buffer");
+	CHECK(raw_fork(stack, 4) == -EFAULT, "a buffer too small");
+	CHECK(syscall(SYS_clone, SIGCHLD, 0) == -1 && errno == ENOSYS, "clone(SIGCHLD): %s", strerror(errno));
+	top[0] = 0x7fffffff;	/* the function to run: no table has so many */
+	top[1] = 0;
+	pid = syscall(SYS_clone, CLONE_VM | SIGCHLD, top, 0, 0, 0);
+	CHECK(pid > 0, "clone: %s", strerror(errno));
+	CHECK(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status), "the child died: status %#x", status);
+	printf("hostile forks and clones refused; the child died of %s\n", strsignal(WTERMSIG(status)));
+}
+
 static int handler_fork_errno;
 
 static void fork_in_handler(int sig)
@@ -427,6 +455,8 @@ int main(int argc, char **argv)
 			handlers();
 		else if (!strcmp(name, "in-handler"))
 			in_handler();
+		else if (!strcmp(name, "hostile"))
+			hostile();
 		else if (!strcmp(name, "exits"))
 			exits();
 		else if (!strcmp(name, "threads"))

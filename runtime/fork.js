@@ -78,9 +78,11 @@ function forkCall(ctx, buf, size) {
  */
 export function* runProgram(ctx, task, entry, enterTask) {
   const program = task.user.instance.exports;
-  const call = entry.start
-    ? { fn: program._start, shape: 'v', args: [] }
-    : { fn: program.__indirect_function_table.get(entry.fn), shape: 'i_i', args: [entry.arg] };
+  const table = program.__indirect_function_table;
+  // A clone child's function comes from its stack: the program's word.
+  const fn = entry.start ? program._start : entry.fn < table.length ? table.get(entry.fn) : null;
+  if (!fn) throw new WebAssembly.RuntimeError(`no function ${entry.fn} in the program's table`);
+  const call = { fn, shape: entry.start ? 'v' : 'i_i', args: entry.start ? [] : [entry.arg] };
   task.entry = entry;
   for (;;) {
     const result = yield { ...call, args: [...call.args] };

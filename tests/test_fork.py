@@ -74,6 +74,11 @@ def test_fork_in_a_signal_handler_fails_with_enosys(machine: Machine) -> None:
     assert _case(machine, "in-handler") == ["fork in a signal handler: Function not implemented"]
 
 
+def test_hostile_forks_and_clones_are_refused(machine: Machine) -> None:
+    assert _case(machine, "hostile") == ["hostile forks and clones refused; the child died of Illegal instruction"]
+    assert machine.run("echo alive").stdout == "alive\n"
+
+
 def test_atexit_and_stdio_buffers_are_copied(machine: Machine) -> None:
     assert _case(machine, "exits") == [
         "atexit handler in the child",
