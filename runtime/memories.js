@@ -6,8 +6,8 @@
 //
 // A memory no task uses any more goes to a small pool, if this thread has
 // one (coroutines: all tasks here), for the next program of the same
-// maximum size, if it is small: its pages stay resident while it waits,
-// and the kernel counts a memory's whole size against the machine's
+// maximum size and about the same size, if it is small: its pages stay
+// resident while it waits, and the kernel counts a memory's whole size against the machine's
 // memory only while a process has it (arch/wasm/mm/usermem.c). Engines
 // free a memory only in a garbage collection, after every thread has
 // dropped it, and until then it keeps its address space (about 10 GiB
@@ -24,6 +24,8 @@ const zeroModule = new WebAssembly.Module(ZERO_GLUE);
 
 /** The largest memory kept in the pool for the next program. */
 const POOLED_BYTES_MAX = 8 << 20;
+/** How much larger than a program's initial memory a pooled one it gets may be. */
+const POOLED_SLACK_BYTES = 1 << 20;
 /** Forgotten memories' bytes that call for a collection. */
 export const FORGOTTEN_BYTES_PER_COLLECTION = 32 << 20;
 
@@ -49,7 +51,7 @@ export class ProgramMemories {
    * @returns {WebAssembly.Memory}
    */
   take({ min, max }) {
-    const index = this.pool.findLastIndex((memory) => this.known.get(memory).max === max);
+    const index = this.bestFit(min * WASM_PAGE, max);
     if (index >= 0) {
       const [memory] = this.pool.splice(index, 1);
       const pages = memory.buffer.byteLength / WASM_PAGE;
@@ -64,6 +66,29 @@ export class ProgramMemories {
     const memory = new WebAssembly.Memory({ initial: min, maximum: max, shared: true });
     this.register(memory, max);
     return memory;
+  }
+
+  /**
+   * The pooled memory of that maximum that is nearest to bytes and at most
+   * POOLED_SLACK_BYTES larger, or -1. The kernel counts the whole memory
+   * against the machine's, and a fork copies all of it: a small program
+   * must not get a large memory.
+   * @param {number} bytes
+   * @param {number} max  in pages
+   * @returns {number}
+   */
+  bestFit(bytes, max) {
+    let best = -1;
+    let bestDistance = Infinity;
+    this.pool.forEach((memory, index) => {
+      const size = memory.buffer.byteLength;
+      const distance = Math.abs(size - bytes);
+      if (this.known.get(memory).max === max && size <= bytes + POOLED_SLACK_BYTES && distance < bestDistance) {
+        best = index;
+        bestDistance = distance;
+      }
+    });
+    return best;
   }
 
   /**

@@ -1,12 +1,13 @@
 """fork() for programs built the ordinary way (runtime/fork.js, src/linuxwasm/forkable.py)."""
 
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from linuxwasm import Machine, guest, musl, system, wasm
+from linuxwasm import Machine, forkable, guest, musl, system, wasm
 from linuxwasm.paths import BUILD, GUEST
 
 
@@ -35,6 +36,23 @@ def test_only_a_program_that_forks_is_rewritten() -> None:
     busy = guest.build_program(GUEST / "busy.c", BUILD / "guest" / "busy.wasm", libc=True)
     assert "asyncify_start_unwind" in exports(_fork_program())
     assert not any(name.startswith("asyncify") for name in exports(busy))
+
+
+def test_a_rewrite_says_what_it_did_and_is_taken_from_the_cache(tmp_path: Path) -> None:
+    """BusyBox's trylink links the same program up to five times: the second
+    link of the same bytes takes the rewrite from the cache."""
+    cc, env = str(musl.build()), {**os.environ, "LINUXWASM_CACHE": str(tmp_path / "cache")}
+    link = [cc, "-O2", "-o", str(tmp_path / "fork.wasm"), str(GUEST / "fork.c")]
+    subprocess.run(link, check=True, env=env)
+    facts = forkable.report(tmp_path / "fork.wasm")
+    assert facts is not None and 0 < facts["rewritten"] < facts["functions"], facts
+    assert facts["bytes_before"] < (tmp_path / "fork.wasm").stat().st_size
+    (entry,) = (tmp_path / "cache" / "forkable").glob("*.wasm")
+    assert entry.read_bytes() == (tmp_path / "fork.wasm").read_bytes()
+    marked = entry.read_bytes() + forkable._custom_section("test.marker", b"cached")
+    entry.write_bytes(marked)
+    subprocess.run(link, check=True, env=env)
+    assert (tmp_path / "fork.wasm").read_bytes() == marked
 
 
 def test_the_compiler_wrapper_leaves_what_is_no_program_alone(tmp_path: Path) -> None:

@@ -23,6 +23,9 @@ sched_yield() call, which changes nothing of the program's, and runs no
 signal handler: musl's _Fork blocks every signal around the fork call.
 """
 
+import hashlib
+import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -31,12 +34,17 @@ from pathlib import Path
 
 from linuxwasm import binaryen, nodejs, wasm
 from linuxwasm.errors import LinuxWasmError
-from linuxwasm.paths import PACKAGES
+from linuxwasm.paths import CACHE as _CACHE_ROOT, PACKAGES
 
 FORK_IMPORT = ("linux", "fork")
 GLOBAL_EXPORT_PREFIX = "fork.global."
 # What the rewrite depends on: for the caches of what the compiler wrapper links.
 INPUTS = (Path(__file__), PACKAGES / "binaryen" / "recipe.toml")
+# A custom section of the rewritten program says what the rewrite did (report()).
+REPORT_SECTION = "linuxwasm.forkable"
+# Rewritten programs, by the bytes they were made from; the most recent ones are kept.
+CACHE = _CACHE_ROOT / "forkable"
+CACHE_ENTRIES = 32
 
 # The immediates of each instruction that carries some, by opcode (the
 # Wasm 2.0 instructions, exception handling, tail calls, typed function
@@ -230,21 +238,19 @@ def _run(command: list[str], what: str) -> str:
     return result.stdout
 
 
-def make_forkable(program: Path) -> bool:
-    """Rewrite program in place if it calls fork; whether it does.
+def _custom_section(name: str, payload: bytes) -> bytes:
+    encoded = name.encode()
+    content = _uleb(len(encoded)) + encoded + payload
+    return bytes([0]) + _uleb(len(content)) + content
 
-    What is no Wasm module (the compiler printed something, or made no
-    file: a configure script's probe) is left alone.
-    """
-    if not program.is_file():
-        return False
-    data = program.read_bytes()
-    if not data.startswith(wasm.MAGIC):
-        return False
-    module = wasm.parse_module(data)
-    target = _fork_import(module)
-    if target is None or any(e.name == "asyncify_start_unwind" for e in module.exports):
-        return False
+
+def report(program: Path) -> dict[str, int] | None:
+    """What the rewrite did to program (bytes_before, functions, rewritten), or None if nothing."""
+    payload = wasm.parse_module(program.read_bytes()).custom_sections.get(REPORT_SECTION)
+    return None if payload is None else json.loads(bytes(payload))
+
+
+def _rewrite(program: Path, data: bytes, module: wasm.Module, target: int) -> bytes:
     try:
         reached = functions_reaching(module, data, target)
     except wasm.WasmFormatError as err:
@@ -264,7 +270,49 @@ def make_forkable(program: Path) -> bool:
               f"--pass-arg=asyncify-imports@{'.'.join(FORK_IMPORT)}",
               f"--pass-arg=asyncify-onlylist@@{only}", "-o", str(rewound)],
              f"{program}: wasm-opt --asyncify")
-        program.write_bytes(export_mutable_globals(rewound.read_bytes()))
+        rewritten = export_mutable_globals(rewound.read_bytes())
+    facts = {"bytes_before": len(data), "functions": len(module.code), "rewritten": len(reached)}
+    return rewritten + _custom_section(REPORT_SECTION, json.dumps(facts).encode())
+
+
+def _inputs_digest() -> str:
+    digest = hashlib.sha256()
+    for path in INPUTS:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def make_forkable(program: Path) -> bool:
+    """Rewrite program in place if it calls fork; whether it does.
+
+    What is no Wasm module (the compiler printed something, or made no
+    file: a configure script's probe) is left alone. A rewrite is kept in
+    a cache by the program's bytes: BusyBox's trylink links the same
+    program several times over, and the rewrite takes a minute.
+    """
+    if not program.is_file():
+        return False
+    data = program.read_bytes()
+    if not data.startswith(wasm.MAGIC):
+        return False
+    module = wasm.parse_module(data)
+    target = _fork_import(module)
+    if target is None or any(e.name == "asyncify_start_unwind" for e in module.exports):
+        return False
+    key = hashlib.sha256(_inputs_digest().encode() + data).hexdigest()
+    cached = CACHE / f"{key}.wasm"
+    if cached.is_file():
+        program.write_bytes(cached.read_bytes())
+        cached.touch()  # the most recently used stay
+        return True
+    rewritten = _rewrite(program, data, module, target)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    for old in sorted(CACHE.glob("*.wasm"), key=lambda p: p.stat().st_mtime)[:-(CACHE_ENTRIES - 1)]:
+        old.unlink(missing_ok=True)
+    partial = cached.with_suffix(f".{os.getpid()}.part")
+    partial.write_bytes(rewritten)
+    partial.replace(cached)
+    program.write_bytes(rewritten)
     return True
 
 

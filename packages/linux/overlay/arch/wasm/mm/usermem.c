@@ -75,9 +75,10 @@ void destroy_context(struct mm_struct *mm)
 
 /*
  * Hold kernel pages for the user memory's first bytes: as large blocks as
- * come easily, order 0 as the last resort (which may wake the OOM killer).
+ * come easily, order 0 as the last resort, which may wake the OOM killer
+ * unless @gfp says __GFP_NORETRY.
  */
-int wasm_user_memory_reserve(struct mm_struct *mm, unsigned long bytes)
+static int reserve(struct mm_struct *mm, unsigned long bytes, gfp_t gfp)
 {
 	unsigned long want = PAGE_ALIGN(bytes) >> PAGE_SHIFT;
 
@@ -87,8 +88,6 @@ int wasm_user_memory_reserve(struct mm_struct *mm, unsigned long bytes)
 		struct page *page;
 
 		for (;; order--) {
-			gfp_t gfp = GFP_HIGHUSER | __GFP_NOWARN;
-
 			page = alloc_pages(order ? gfp | __GFP_NORETRY : gfp, order);
 			if (page || !order)
 				break;
@@ -102,6 +101,11 @@ int wasm_user_memory_reserve(struct mm_struct *mm, unsigned long bytes)
 		atomic_long_set(&mm->rss_stat.count[MM_ANONPAGES], mm->context.reserved);
 	}
 	return 0;
+}
+
+int wasm_user_memory_reserve(struct mm_struct *mm, unsigned long bytes)
+{
+	return reserve(mm, bytes, GFP_HIGHUSER | __GFP_NOWARN);
 }
 
 /*
@@ -148,6 +152,12 @@ static void wasm_account(struct mm_struct *mm)
  * fork: the child's memory is a copy of the parent's (the host makes it),
  * so its layout is a copy too, and it holds as many kernel pages. On
  * failure destroy_context() frees what was copied.
+ *
+ * There is no copy-on-write: every child costs its whole memory at once.
+ * So a fork that does not fit fails with ENOMEM ("can't fork") instead of
+ * having the OOM killer end other processes for it, and it leaves the
+ * admin reserve (vm.admin_reserve_kbytes, as strict overcommit does) free:
+ * after a fork bomb, the agent and root can still start a shell and kill.
  */
 int arch_dup_mmap(struct mm_struct *oldmm, struct mm_struct *mm)
 {
@@ -168,7 +178,10 @@ int arch_dup_mmap(struct mm_struct *oldmm, struct mm_struct *mm)
 		mm->context.args_size = oldmm->context.args_size;
 	}
 	wasm_account(mm);
-	return wasm_user_memory_reserve(mm, mm->context.reached);
+	if (si_mem_available() < (long)(PAGE_ALIGN(mm->context.reached) >> PAGE_SHIFT) +
+				 (long)(sysctl_admin_reserve_kbytes >> (PAGE_SHIFT - 10)))
+		return -ENOMEM;
+	return reserve(mm, mm->context.reached, GFP_HIGHUSER | __GFP_NOWARN | __GFP_NORETRY);
 }
 
 /*
