@@ -7,8 +7,9 @@
 // A memory no task uses any more goes to a small pool, if this thread has
 // one (coroutines: all tasks here), for the next program of the same
 // maximum size and about the same size, if it is small: its pages stay
-// resident while it waits, and the kernel counts a memory's whole size against the machine's
-// memory only while a process has it (arch/wasm/mm/usermem.c). Engines
+// resident while it waits, and the kernel counts a memory's whole size
+// against the machine's memory only while a process has it
+// (arch/wasm/mm/usermem.c). Engines
 // free a memory only in a garbage collection, after every thread has
 // dropped it, and until then it keeps its address space (about 10 GiB
 // with V8's guard regions, of 1 TiB for all memories) and its touched
@@ -51,7 +52,7 @@ export class ProgramMemories {
    * @returns {WebAssembly.Memory}
    */
   take({ min, max }) {
-    const index = this.bestFit(min * WASM_PAGE, max);
+    const index = this.nearest(min * WASM_PAGE, max, POOLED_SLACK_BYTES);
     if (index >= 0) {
       const [memory] = this.pool.splice(index, 1);
       const pages = memory.buffer.byteLength / WASM_PAGE;
@@ -69,21 +70,22 @@ export class ProgramMemories {
   }
 
   /**
-   * The pooled memory of that maximum that is nearest to bytes and at most
-   * POOLED_SLACK_BYTES larger, or -1. The kernel counts the whole memory
-   * against the machine's, and a fork copies all of it: a small program
-   * must not get a large memory.
+   * The pooled memory of that maximum nearest to bytes and at most slack
+   * bytes larger, or -1. The kernel counts the whole memory against the
+   * machine's, and a fork copies all of it: a small program must not get
+   * a large memory.
    * @param {number} bytes
    * @param {number} max  in pages
+   * @param {number} slack
    * @returns {number}
    */
-  bestFit(bytes, max) {
+  nearest(bytes, max, slack) {
     let best = -1;
     let bestDistance = Infinity;
     this.pool.forEach((memory, index) => {
       const size = memory.buffer.byteLength;
       const distance = Math.abs(size - bytes);
-      if (this.known.get(memory).max === max && size <= bytes + POOLED_SLACK_BYTES && distance < bestDistance) {
+      if (this.known.get(memory).max === max && size <= bytes + slack && distance < bestDistance) {
         best = index;
         bestDistance = distance;
       }
@@ -93,14 +95,14 @@ export class ProgramMemories {
 
   /**
    * A new memory with the contents of source, held once, for a fork
-   * child: from the pool if one there is no larger, grown to source's size.
+   * child: the pooled one nearest its size and no larger, grown to it, or new.
    * @param {WebAssembly.Memory} source
    * @param {number} max  its maximum size in pages
    * @returns {WebAssembly.Memory}
    */
   copy(source, max) {
     const bytes = source.buffer.byteLength;
-    const index = this.pool.findLastIndex((m) => this.known.get(m).max === max && m.buffer.byteLength <= bytes);
+    const index = this.nearest(bytes, max, 0);
     let memory;
     if (index >= 0) {
       [memory] = this.pool.splice(index, 1);

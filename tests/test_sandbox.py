@@ -140,11 +140,18 @@ def test_a_stopped_agent_is_a_timeout_then_a_machine_error(kernel_image: Path, i
 # -- 2. host memory -----------------------------------------------------------
 
 
+def _each_process(condition: str, action: str) -> str:
+    """Shell that runs action for each process ($p its /proc directory) for
+    which condition holds: builtins only, for no fork is possible while the
+    memory is full."""
+    return f"for p in /proc/[0-9]*; do {condition} && {action}; done 2> /dev/null"
+
+
 # A shell function: whether user processes run besides init, the agent and
-# this shell (kernel threads have no command line). Builtins only, for no
-# fork (which fails while the memory is full) is needed.
-_OTHERS_RUN = ('others_run() { n=0; for p in /proc/[0-9]*; do line=; read -r line < $p/cmdline;'
-               ' [ -n "$line" ] && n=$((n+1)); done 2> /dev/null; [ $n -gt 3 ]; }; ')
+# this shell (kernel threads have no command line).
+_OTHERS_RUN = ("others_run() { n=0; "
+               + _each_process('line=; read -r line < $p/cmdline; [ -n "$line" ]', "n=$((n+1))")
+               + "; [ $n -gt 3 ]; }; ")
 
 
 def test_programs_memory_counts_against_the_machines(kernel_image: Path, image: Path) -> None:
@@ -309,14 +316,16 @@ def test_a_fork_bomb_that_fills_the_memory_leaves_room_to_clean_up(kernel_image:
     keeps vm.admin_reserve_kbytes free, enough for the agent to start the
     next command's shell, whose builtins (no fork yet) end the bomb, as
     bash's do on a full Linux. Nothing is OOM-killed."""
-    sleeps = "for p in /proc/[0-9]*; do read c < $p/comm && [ $c = sleep ] && {action}; done 2> /dev/null"
+    def sleeps(action: str) -> str:
+        return _each_process("read c < $p/comm && [ $c = sleep ]", action)
+
     # 64 MiB: the memory runs out before the 256 processes a command may have.
     with Machine(kernel_image, image, memory_mib=64) as m:
-        r = m.run(f"sh -c 'while :; do sleep 1000 & done'; n=0; {sleeps.format(action='n=$((n+1))')}; echo $n",
+        r = m.run(f"sh -c 'while :; do sleep 1000 & done'; n=0; {sleeps('n=$((n+1))')}; echo $n",
                   timeout=60)
         assert "can't fork: Out of memory" in r.stderr, r
         assert int(r.stdout) > 20, r
-        m.run(sleeps.format(action="kill ${p#/proc/}"), timeout=30)
+        m.run(sleeps("kill ${p#/proc/}"), timeout=30)
         r = m.run("while pgrep sleep > /dev/null; do sleep 0.1; done; dmesg | grep -c 'Killed process'",
                   timeout=30)
         assert r.stdout.strip() == "0", r
