@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from linuxwasm.errors import LinuxWasmError
-from linuxwasm.postlink import TABLES, LinkMap, Segment, check_tables, read_map
+from linuxwasm.postlink import TABLES, LinkMap, Segment, check_tables, read_map, sort_symbol_tables
 from linuxwasm.wasm import DataSegment, Module, read_module
 
 CLANG, WASM_LD = "clang-19", "wasm-ld-19"
@@ -318,3 +318,61 @@ def test_check_tables_missing_marker() -> None:
     del link_map.symbols["__initcall5_start"]
     with pytest.raises(LinuxWasmError, match="marker __initcall5_start is not at the start"):
         check_tables(link_map, module)
+
+
+# Exported symbols as include/linux/export.h writes them on wasm (kernel
+# patch 0017): the names in __ksymtab_strings, the entries in __ksymtab,
+# in link order, which is no order.
+EXPORTS = r"""
+struct kernel_symbol { unsigned long value; const char *name; const char *namespace; };
+#define EXPORT(sym) \
+    int sym(void) { return 0; } \
+    static const char kstrtab_##sym[] __attribute__((section("__ksymtab_strings"), used)) = #sym; \
+    static const struct kernel_symbol ksymtab_##sym __attribute__((section("__ksymtab"), used)) \
+        = { (unsigned long)&sym, kstrtab_##sym, "" };
+EXPORT(zed) EXPORT(abc) EXPORT(mid) EXPORT(ab)
+"""
+
+
+def _exported_names(map_file: Path, wasm: Path) -> list[bytes]:
+    module = read_module(wasm)
+    segments = {s.name: bytes(s.data) for s in module.data_segments}
+    base = read_map(map_file).segments["__ksymtab_strings"].address
+    strings, table = segments["__ksymtab_strings"], segments["__ksymtab"]
+    names = []
+    for at in range(0, len(table), 12):
+        start = int.from_bytes(table[at + 4:at + 8], "little") - base
+        names.append(strings[start:strings.index(b"\0", start)])
+    return names
+
+
+def test_exported_symbols_are_sorted_by_name(objects: dict[str, Path], tmp_path: Path) -> None:
+    """The module loader bisects the tables, which wasm-ld leaves in link order."""
+    source = tmp_path / "exports.c"
+    source.write_text(EXPORTS)
+    map_file, wasm = link(tmp_path, "exports", [compile_c(source, tmp_path / "exports.o")])
+    assert _exported_names(map_file, wasm) == [b"zed", b"abc", b"mid", b"ab"]
+    image = bytearray(wasm.read_bytes())
+    assert sort_symbol_tables(read_map(map_file), read_module(wasm), image) == 4
+    wasm.write_bytes(image)
+    assert _exported_names(map_file, wasm) == [b"ab", b"abc", b"mid", b"zed"]
+
+
+# A second object that exports "mid" again.
+EXPORTS_MID_AGAIN = r"""
+struct kernel_symbol { unsigned long value; const char *name; const char *namespace; };
+static int other(void) { return 1; }
+static const char name[] __attribute__((section("__ksymtab_strings"), used)) = "mid";
+static const struct kernel_symbol entry __attribute__((section("__ksymtab"), used))
+    = { (unsigned long)&other, name, "" };
+"""
+
+
+def test_a_symbol_exported_twice_fails_the_build(objects: dict[str, Path], tmp_path: Path) -> None:
+    first, second = tmp_path / "one.c", tmp_path / "two.c"
+    first.write_text(EXPORTS)
+    second.write_text(EXPORTS_MID_AGAIN)
+    map_file, wasm = link(tmp_path, "twice", [compile_c(first, tmp_path / "one.o"),
+                                              compile_c(second, tmp_path / "two.o")])
+    with pytest.raises(LinuxWasmError, match="exported twice: mid"):
+        sort_symbol_tables(read_map(map_file), read_module(wasm), bytearray(wasm.read_bytes()))

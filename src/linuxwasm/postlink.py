@@ -1,4 +1,5 @@
-"""What a linker script would guarantee, checked after every kernel link.
+"""What a linker script would guarantee, checked (and the symbol tables
+sorted) after every kernel link.
 
 Stock wasm-ld has no linker scripts. arch/wasm/kernel/head.c, the first
 object of the link, puts a zero-size marker at the start of each section
@@ -115,3 +116,48 @@ def check_tables(link: LinkMap, module: Module) -> dict[str, int]:
             raise LinuxWasmError(f"table {table}: end marker {end_marker} does not follow the table")
         sizes[table] = expected - start
     return sizes
+
+
+# The exported-symbol tables (include/linux/export.h on wasm): entries of
+# struct kernel_symbol {value, name, namespace}, three 32-bit words.
+SYMBOL_TABLES = ("__ksymtab", "__ksymtab_gpl")
+SYMBOL_STRINGS = "__ksymtab_strings"
+_ENTRY = 12
+
+
+def _c_string(segment: bytes, at: int) -> bytes:
+    end = segment.find(b"\0", at) if 0 <= at < len(segment) else -1
+    if end < 0:
+        raise LinuxWasmError(f"{SYMBOL_STRINGS}: a symbol name outside it")
+    return segment[at:end]
+
+
+def sort_symbol_tables(link: LinkMap, module: Module, image: bytearray) -> int:
+    """Sort each exported-symbol table of image by name, as the linker
+    script's SORT() does elsewhere: the module loader bisects them. The
+    tables are data segments of the linked kernel; the names are pointers
+    into the strings segment. Return how many symbols the tables hold."""
+    segments = {s.name: s for s in module.data_segments}
+    if not any(name in segments for name in SYMBOL_TABLES):
+        return 0
+    strings = bytes(segments[SYMBOL_STRINGS].data)
+    base = link.segments[SYMBOL_STRINGS].address
+    count = 0
+    for name in SYMBOL_TABLES:
+        table = segments.get(name)
+        if table is None:
+            continue
+        raw = bytes(table.data)
+        if len(raw) % _ENTRY:
+            raise LinuxWasmError(f"{name}: {len(raw)} bytes is no whole number of entries")
+        entries = [raw[i:i + _ENTRY] for i in range(0, len(raw), _ENTRY)]
+        def key(entry: bytes) -> bytes:
+            return _c_string(strings, int.from_bytes(entry[4:8], "little") - base)
+        entries.sort(key=key)
+        names = [key(entry) for entry in entries]
+        duplicates = {n for n, m in zip(names, names[1:]) if n == m}
+        if duplicates:
+            raise LinuxWasmError(f"{name}: exported twice: {b', '.join(sorted(duplicates)).decode()}")
+        image[table.at:table.at + len(raw)] = b"".join(entries)
+        count += len(entries)
+    return count

@@ -119,6 +119,7 @@ class DataSegment:
     offset: int | None  # for active segments whose offset is a lone i32.const
     data: memoryview
     name: str | None = None  # from the name section
+    at: int = 0  # where data starts in the file
 
 
 @dataclass(frozen=True)
@@ -421,13 +422,15 @@ def _parse_data(r: _Reader, m: Module) -> None:
     for index in range(r.u32()):
         flags = r.u32()
         if flags == 1:
-            m.data_segments.append(DataSegment(index, "passive", None, None, r.bytes(r.u32())))
+            size = r.u32()
+            m.data_segments.append(DataSegment(index, "passive", None, None, r.bytes(size), at=r.pos - size))
             continue
         if flags not in (0, 2):
             raise r.error(f"unknown data segment flags {flags}")
         memory = r.u32() if flags == 2 else 0
         offset = _const_expr(r)
-        m.data_segments.append(DataSegment(index, "active", memory, offset, r.bytes(r.u32())))
+        size = r.u32()
+        m.data_segments.append(DataSegment(index, "active", memory, offset, r.bytes(size), at=r.pos - size))
 
 
 def _parse_data_count(r: _Reader, m: Module) -> None:

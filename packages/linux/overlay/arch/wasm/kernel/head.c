@@ -76,11 +76,17 @@ MARKER(__bss_start, ".image_bounds");
 MARKER(__bss_stop, ".image_bounds");
 MARKER(_end, ".image_bounds");
 
-/* Tables that nothing fills on this port: no exception fixups, no modules. */
+/*
+ * Tables that nothing fills on this port: no exception fixups, no
+ * version records of built-in modules, no symbol CRCs (no MODVERSIONS:
+ * the loader names the CRC tables all the same).
+ */
 MARKER(__start___ex_table, ".empty_tables");
 MARKER(__stop___ex_table, ".empty_tables");
 MARKER(__start___modver, ".empty_tables");
 MARKER(__stop___modver, ".empty_tables");
+MARKER(__start___kcrctab, ".empty_tables");
+MARKER(__start___kcrctab_gpl, ".empty_tables");
 
 /*
  * The initramfs built into the image is the kernel's default one
