@@ -17,7 +17,7 @@ from pathlib import Path
 from linuxwasm import artifacts, commands, postlink, recipes, sources, toolchain
 from linuxwasm.errors import LinuxWasmError
 from linuxwasm.paths import BUILD, KERNEL_WASM
-from linuxwasm.wasm import parse_module, read_module
+from linuxwasm.wasm import parse_module
 
 # Kernel memory: imported, shared by all task threads, at most 1 GiB.
 MAX_MEMORY = 1 << 30
@@ -133,9 +133,11 @@ def build(report: commands.Report = lambda line: None) -> Path:
         linked = obj / "vmlinux.wasm"
         link = postlink.read_map(_link(obj, linked, log))
         image = bytearray(linked.read_bytes())
-        postlink.sort_symbol_tables(link, parse_module(bytes(image)), image)
+        # Sorting moves bytes within segments: one parse serves both steps.
+        module = parse_module(bytes(image))
+        postlink.sort_symbol_tables(link, module, image)
         linked.write_bytes(image)
-        postlink.check_tables(link, read_module(linked))
+        postlink.check_tables(link, module)
         artifacts.store(linked, artifact.name)
     KERNEL_WASM.parent.mkdir(parents=True, exist_ok=True)
     if not KERNEL_WASM.exists() or KERNEL_WASM.read_bytes() != artifact.read_bytes():

@@ -150,14 +150,11 @@ def sort_symbol_tables(link: LinkMap, module: Module, image: bytearray) -> int:
         raw = bytes(table.data)
         if len(raw) % _ENTRY:
             raise LinuxWasmError(f"{name}: {len(raw)} bytes is no whole number of entries")
-        entries = [raw[i:i + _ENTRY] for i in range(0, len(raw), _ENTRY)]
-        def key(entry: bytes) -> bytes:
-            return _c_string(strings, int.from_bytes(entry[4:8], "little") - base)
-        entries.sort(key=key)
-        names = [key(entry) for entry in entries]
-        duplicates = {n for n, m in zip(names, names[1:]) if n == m}
+        named = sorted((_c_string(strings, int.from_bytes(raw[i + 4:i + 8], "little") - base), raw[i:i + _ENTRY])
+                       for i in range(0, len(raw), _ENTRY))
+        duplicates = {a for (a, _), (b, _) in zip(named, named[1:]) if a == b}
         if duplicates:
             raise LinuxWasmError(f"{name}: exported twice: {b', '.join(sorted(duplicates)).decode()}")
-        image[table.at:table.at + len(raw)] = b"".join(entries)
-        count += len(entries)
+        image[table.at:table.at + len(raw)] = b"".join(entry for _, entry in named)
+        count += len(named)
     return count
