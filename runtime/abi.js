@@ -29,6 +29,7 @@ export class TaskExit {
 
 import { programImports } from './fork.js';
 import { HANDLER_GLUE } from './glue.js';
+import { moduleImports } from './modules.js';
 import { readInput } from './console-input.js';
 import { addPreemptionPoints, hasPreemptionPoints } from './preempt.js';
 import { ENOENT, ENOEXEC, UserRestart, WASM_PAGE, abiProblem, memoryImport } from './user-abi.js';
@@ -176,10 +177,9 @@ export function instantiateKernel(module, ctx, tasking) {
   let glue = null;
   const imports = kernelImports(ctx, () => glue.exports.handlers);
   glue = new WebAssembly.Instance(new WebAssembly.Module(HANDLER_GLUE), { host: imports });
-  return new WebAssembly.Instance(module, {
-    env: { memory: ctx.memory },
-    host: { ...imports, ...tasking, user_call: glue.exports.user_call },
-  });
+  const host = { ...imports, ...tasking, user_call: glue.exports.user_call };
+  Object.assign(host, moduleImports(ctx, () => host));
+  return new WebAssembly.Instance(module, { env: { memory: ctx.memory }, host });
 }
 
 /**

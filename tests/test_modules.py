@@ -1,18 +1,61 @@
-"""Loadable kernel modules (issue 16): what the kernel's loader does so far."""
+"""Loadable kernel modules (issue 16): built on the host, loaded in the guest."""
 
+import re
+import shutil
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from linuxwasm import system
+from linuxwasm import guest, modules, system
+from linuxwasm.errors import LinuxWasmError
 from linuxwasm.machine import Machine
+from linuxwasm.paths import REPO
+
+EXAMPLES = REPO / "examples" / "modules"
+
+
+# The two ways the host runs tasks: each thread's kernel instance must get
+# every module where each task has a host thread of its own.
+@pytest.fixture(scope="module", params=[True, False], ids=["coroutines", "threads"])
+def machine(kernel_image: Path, request: pytest.FixtureRequest) -> Iterator[Machine]:
+    with Machine(kernel_image, system.build(), coroutines=request.param) as m:
+        yield m
 
 
 @pytest.fixture(scope="module")
-def machine(kernel_image: Path) -> Iterator[Machine]:
-    with Machine(kernel_image, system.build()) as m:
-        yield m
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """Each example module, built from a copy of its folder: name -> .ko bytes."""
+    kos = {}
+    for folder in sorted(p for p in EXAMPLES.iterdir() if p.is_dir()):
+        copy = tmp_path_factory.mktemp("modules") / folder.name
+        shutil.copytree(folder, copy)
+        for ko in modules.build(copy):
+            kos[ko.stem] = ko.read_bytes()
+    return kos
+
+
+def _module_source(tmp_path: Path, name: str, body: str, license: str = "GPL") -> Path:
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "Kbuild").write_text(f"obj-m += {name}.o\n")
+    (folder / f"{name}.c").write_text(
+        "#include <linux/module.h>\n#include <linux/init.h>\n" + body
+        + f'\nMODULE_LICENSE("{license}");\n')
+    return folder
+
+
+def _dmesg_since(machine: Machine, mark: str) -> str:
+    """The kernel log after the line that says mark (written with /dev/kmsg)."""
+    log = machine.run("dmesg").stdout
+    return log[log.rindex(mark):]
+
+
+def _mark(machine: Machine, text: str) -> str:
+    machine.run(f"echo {text} > /dev/kmsg")
+    return text
 
 
 def test_the_kernel_lists_its_modules(machine: Machine) -> None:
@@ -27,3 +70,195 @@ def test_a_file_that_is_no_module_is_refused_by_the_loader(machine: Machine) -> 
     assert "invalid module format" in r.stderr, r
     assert "Invalid ELF header magic" in machine.run("dmesg | tail -3").stdout
     assert machine.run("echo alive").stdout == "alive\n"
+
+
+def test_hello_loads_greets_unloads_and_loads_again(machine: Machine, built: dict[str, bytes]) -> None:
+    machine.write_file("/root/hello.ko", built["hello"])
+    mark = _mark(machine, "test-hello-start")
+    r = machine.run("insmod /root/hello.ko who=reader && lsmod && cat /proc/modules"
+                    " && cat /sys/module/hello/parameters/who")
+    assert r.exit_code == 0, r
+    assert re.search(r"^hello\s+\d+\s+0", r.stdout, re.M), r.stdout
+    assert r.stdout.endswith("reader\n"), r.stdout
+    assert "hello: hello, reader" in _dmesg_since(machine, mark)
+
+    r = machine.run("rmmod hello && lsmod")
+    assert r.exit_code == 0 and "hello" not in r.stdout, r
+    assert "hello: goodbye, reader" in _dmesg_since(machine, mark)
+
+    r = machine.run("insmod /root/hello.ko && rmmod hello")
+    assert r.exit_code == 0, r
+    assert "hello: hello, world" in _dmesg_since(machine, mark)
+
+
+def test_parameters_of_several_types(machine: Machine, built: dict[str, bytes]) -> None:
+    machine.write_file("/root/params.ko", built["params"])
+    mark = _mark(machine, "test-params-start")
+    r = machine.run("insmod /root/params.ko count=3 loud=1 names=ann,bob,cy"
+                    " && cat /sys/module/params/parameters/count /sys/module/params/parameters/names"
+                    " && echo 5 > /sys/module/params/parameters/count && rmmod params")
+    assert r.exit_code == 0 and r.stdout == "3\nann,bob,cy\n", r
+    log = _dmesg_since(machine, mark)
+    assert "params: HELLO 3 of 3" in log and "params: name 2 is cy" in log, log
+    assert "params: count was 5 at the end" in log, log
+
+
+def test_a_character_device_reads_writes_and_answers_ioctls(machine: Machine, built: dict[str, bytes],
+                                                           tmp_path: Path) -> None:
+    tool = guest.build_program(EXAMPLES / "chardev" / "chardev-ioctl.c", tmp_path / "chardev-ioctl", libc=True)
+    machine.write_file("/root/chardev.ko", built["chardev"])
+    machine.write_file("/root/chardev-ioctl", tool.read_bytes(), mode=0o755)
+    r = machine.run("insmod /root/chardev.ko"
+                    " && mknod /dev/chardev c $(awk '$2 == \"chardev\" {print $1}' /proc/devices) 0"
+                    " && echo 'kept for later' > /dev/chardev && cat /dev/chardev"
+                    " && /root/chardev-ioctl /dev/chardev size && /root/chardev-ioctl /dev/chardev clear"
+                    " && /root/chardev-ioctl /dev/chardev size && cat /dev/chardev")
+    assert r.exit_code == 0, r
+    assert r.stdout == "kept for later\n15\n0\n", r
+    r = machine.run("rmmod chardev; rm /dev/chardev; grep -c chardev /proc/devices")
+    assert r.stdout == "0\n", r
+
+
+def test_a_timer_a_work_item_and_a_kernel_thread_run_and_stop(machine: Machine, built: dict[str, bytes]) -> None:
+    machine.write_file("/root/ticker.ko", built["ticker"])
+    mark = _mark(machine, "test-ticker-start")
+    r = machine.run("insmod /root/ticker.ko && sleep 1 && cd /sys/module/ticker/parameters"
+                    " && cat timer_rounds work_rounds thread_rounds && ps -o comm | grep -c '^ticker$'")
+    assert r.exit_code == 0, r
+    *rounds, threads = (int(n) for n in r.stdout.split())
+    assert all(n >= 5 for n in rounds), r.stdout  # each every 50 ms, for a second
+    assert threads == 1
+    r = machine.run("rmmod ticker && ps -o comm | grep -c '^ticker$'")
+    assert r.stdout == "0\n", r
+    assert re.search(r"ticker: \d+ timer, \d+ work and \d+ thread rounds", _dmesg_since(machine, mark))
+    # Nothing of the module runs after it went.
+    time.sleep(0.3)
+    assert machine.run("echo alive").stdout == "alive\n"
+
+
+def test_a_file_in_proc(machine: Machine, built: dict[str, bytes]) -> None:
+    machine.write_file("/root/procfile.ko", built["procfile"])
+    r = machine.run("insmod /root/procfile.ko && cat /proc/procfile /proc/procfile && rmmod procfile"
+                    " && test ! -e /proc/procfile")
+    assert r.exit_code == 0 and r.stdout == "read 1 times\nread 2 times\n", r
+
+
+def _kernel_free_kib(machine: Machine) -> int:
+    return int(machine.run("awk '/^MemAvailable/ {print $2}' /proc/meminfo").stdout)
+
+
+def test_two_hundred_loads_and_unloads_leave_no_memory_behind(machine: Machine, built: dict[str, bytes]) -> None:
+    machine.write_file("/root/hello.ko", built["hello"])
+    cycles = "for i in $(seq {n}); do insmod /root/hello.ko && rmmod hello || exit 1; done"
+    assert machine.run(cycles.format(n=20), timeout=60).exit_code == 0
+    before = _kernel_free_kib(machine)
+    assert machine.run(cycles.format(n=200), timeout=120).exit_code == 0
+    after = _kernel_free_kib(machine)
+    assert before - after < 512, (before, after)  # KiB; one hello takes about 16 in all
+    assert "hello" not in machine.run("lsmod").stdout
+
+
+def test_modinfo_reads_what_the_module_says(machine: Machine, built: dict[str, bytes]) -> None:
+    machine.write_file("/root/hello.ko", built["hello"])
+    r = machine.run("modinfo /root/hello.ko")
+    assert r.exit_code == 0, r
+    info = r.stdout
+    assert re.search(r"^license:\s+GPL$", info, re.M), info
+    assert re.search(r"^description:\s+Says hello and goodbye$", info, re.M), info
+    assert re.search(r"^vermagic:\s+6\.1\.\d+ mod_unload", info, re.M), info
+    assert re.search(r"^parm:\s+who:whom to greet", info, re.M), info
+
+
+def test_a_module_needing_an_unexported_symbol_is_refused(machine: Machine, tmp_path: Path) -> None:
+    folder = _module_source(tmp_path, "needy", """
+extern void linuxwasm_not_exported(void);
+static int __init needy_init(void) { linuxwasm_not_exported(); return 0; }
+module_init(needy_init);
+""")
+    (ko,) = modules.build(folder)
+    machine.write_file("/root/needy.ko", ko.read_bytes())
+    mark = _mark(machine, "test-needy-start")
+    r = machine.run("insmod /root/needy.ko")
+    assert r.exit_code == 1 and "unknown symbol" in r.stderr.lower(), r
+    assert "needy: Unknown symbol linuxwasm_not_exported" in _dmesg_since(machine, mark)
+    assert "needy" not in machine.run("lsmod").stdout
+
+
+def test_a_module_for_another_kernel_is_refused_by_vermagic(machine: Machine, built: dict[str, bytes]) -> None:
+    release = re.search(rb"vermagic=(6\.1\.\d+) ", built["hello"]).group(1)
+    other = built["hello"].replace(b"vermagic=" + release, b"vermagic=" + b"6.0.0".ljust(len(release), b"0"))
+    machine.write_file("/root/other.ko", other)
+    mark = _mark(machine, "test-vermagic-start")
+    r = machine.run("insmod /root/other.ko")
+    assert r.exit_code == 1 and "invalid module format" in r.stderr, r
+    assert "hello: version magic '6.0.0" in _dmesg_since(machine, mark)
+    assert machine.run("echo alive").stdout == "alive\n"
+
+
+def test_a_truncated_module_is_refused(machine: Machine, built: dict[str, bytes]) -> None:
+    machine.write_file("/root/short.ko", built["hello"][: len(built["hello"]) // 2])
+    r = machine.run("insmod /root/short.ko")
+    assert r.exit_code == 1 and "invalid module format" in r.stderr, r
+    assert machine.run("echo alive").stdout == "alive\n"
+
+
+def test_a_module_whose_code_is_not_wasm_is_refused(machine: Machine, built: dict[str, bytes]) -> None:
+    ko = built["hello"]
+    code = ko.index(b"\0asm\x01\0\0\0")
+    broken = ko[:code] + b"\0bad" + ko[code + 4:]
+    machine.write_file("/root/broken.ko", broken)
+    mark = _mark(machine, "test-broken-start")
+    r = machine.run("insmod /root/broken.ko")
+    assert r.exit_code == 1 and "invalid module format" in r.stderr, r
+    assert "hello: CompileError" in _dmesg_since(machine, mark)
+    assert "hello" not in machine.run("lsmod").stdout
+    assert machine.run("echo alive").stdout == "alive\n"
+
+
+def test_a_module_that_is_not_gpl_taints_the_kernel(machine: Machine, tmp_path: Path) -> None:
+    folder = _module_source(tmp_path, "closed", """
+static int __init closed_init(void) { return 0; }
+static void __exit closed_exit(void) { }
+module_init(closed_init);
+module_exit(closed_exit);
+""", license="Proprietary")
+    (ko,) = modules.build(folder)
+    machine.write_file("/root/closed.ko", ko.read_bytes())
+    mark = _mark(machine, "test-closed-start")
+    r = machine.run("insmod /root/closed.ko && cat /proc/sys/kernel/tainted && rmmod closed")
+    assert r.exit_code == 0, r
+    assert int(r.stdout.split()[0]) & 1, r.stdout  # TAINT_PROPRIETARY_MODULE
+    assert "closed: module license 'Proprietary' taints kernel." in _dmesg_since(machine, mark)
+
+
+def test_a_compile_error_names_the_file_and_line(tmp_path: Path) -> None:
+    folder = _module_source(tmp_path, "typo", "static int __init typo_init(void) { return nope; }\n")
+    with pytest.raises(LinuxWasmError, match=r"typo\.c:3:\d+: error: use of undeclared identifier 'nope'"):
+        modules.build(folder)
+
+
+def test_a_folder_without_kbuild_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(LinuxWasmError, match="no Kbuild or Makefile"):
+        modules.build(tmp_path)
+
+
+def test_a_module_that_exports_symbols_is_refused_at_build(tmp_path: Path) -> None:
+    folder = _module_source(tmp_path, "giver", "int giver_value(void) { return 1; }\nEXPORT_SYMBOL(giver_value);\n")
+    with pytest.raises(LinuxWasmError, match=r"giver\.ko: error: the module exports symbols"):
+        modules.build(folder)
+
+
+@pytest.mark.skipif(shutil.which("readelf") is None, reason="binutils' readelf, the ELF reference, is not installed")
+def test_readelf_reads_the_ko_as_the_loader_expects(built: dict[str, bytes], tmp_path: Path) -> None:
+    ko = tmp_path / "hello.ko"
+    ko.write_bytes(built["hello"])
+    r = subprocess.run(["readelf", "-W", "-h", "-S", "-s", str(ko)], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert re.search(r"Type:\s+REL \(Relocatable file\)", r.stdout)
+    assert re.search(r"Machine:\s+Web Assembly", r.stdout)
+    sections = {m[1]: m[2] for m in re.finditer(r"\]\s(\S+)\s+(\w+)\s", r.stdout)}
+    assert sections[".gnu.linkonce.this_module"] == "PROGBITS"
+    assert sections["__param"] == "PROGBITS" and sections[".modinfo"] == "PROGBITS"
+    assert sections[".wasm"] == "PROGBITS" and sections[".symtab"] == "SYMTAB"
+    undefined = set(re.findall(r"GLOBAL DEFAULT\s+UND (\S+)", r.stdout))
+    assert undefined == {"_printk", "param_ops_charp"}, undefined

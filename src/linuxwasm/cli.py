@@ -11,8 +11,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from linuxwasm import (bench, browser, copies, disks, kernel, musl, net, nodejs, oneshot, progress, relay as relays,
-                       runner, server, shares, site, soak, system)
+from linuxwasm import (bench, browser, copies, disks, kernel, modules, musl, net, nodejs, oneshot, progress,
+                       relay as relays, runner, server, shares, site, soak, system)
 from linuxwasm.errors import LinuxWasmError
 from linuxwasm.paths import INITRAMFS, KERNEL_WASM, SITE
 
@@ -105,6 +105,14 @@ def cmd_mkdisk(args: argparse.Namespace) -> int:
                 shutil.copytree(args.source, scratch, symlinks=True, dirs_exist_ok=True)
             disks.mkdisk(args.image, size, Path(scratch), keep_owners=args.keep_owners)
     stderr.print(f"made {args.image}")
+    return 0
+
+
+def cmd_module_build(args: argparse.Namespace) -> int:
+    with progress.stage(f"building the modules of {args.folder}") as report:
+        built = modules.build(args.folder, report)
+    for path in built:
+        stderr.print(f"built {path}")
     return 0
 
 
@@ -242,6 +250,17 @@ def parser() -> argparse.ArgumentParser:
     mkdisk.add_argument("--keep-owners", action="store_true",
                         help="keep the files' owners as the host has them, not root")
     mkdisk.set_defaults(func=cmd_mkdisk)
+
+    module = commands.add_parser("module", help="build kernel modules to load in the guest",
+                                 description="Build out-of-tree kernel modules against the built kernel.")
+    module_commands = module.add_subparsers(dest="module_command", required=True)
+    module_build = module_commands.add_parser(
+        "build", help="build the modules of a folder into .ko files",
+        description="Build the modules a folder's Kbuild or Makefile names (obj-m += NAME.o, "
+        "NAME-y += a.o b.o for several sources) with the kernel's own kbuild, into NAME.ko in that "
+        "folder, ready for insmod in the guest (bring it in with run --copy-in NAME.ko:/root/NAME.ko).")
+    module_build.add_argument("folder", type=Path, help="the module's folder")
+    module_build.set_defaults(func=cmd_module_build)
 
     serve = commands.add_parser("serve", help="serve the system as a web page (Linux in a browser tab)",
                                 description="Build the page and serve it over HTTP with the headers it "

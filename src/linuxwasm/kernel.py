@@ -37,9 +37,15 @@ LINK_FLAGS = (
     # below 4096 for an offset, not a function (kvfree_rcu() passes
     # offsetof(type, rcu) where RCU expects a callback): keep them above.
     "--table-base=4096",
+    # Modules' functions join the kernel's in its table, and their inlined
+    # `current` reads the kernel's global (runtime/modules.js).
+    "--export-table",
+    "--growable-table",
+    "--export=wasm_current_task",
 )
 
-def _kernel_env() -> dict[str, str]:
+def build_env() -> dict[str, str]:
+    """The environment of every kernel make."""
     env = toolchain.build_env()
     # Reproducible: the banner says what was built, not where or when.
     env["KBUILD_BUILD_USER"] = "linuxwasm"
@@ -49,12 +55,17 @@ def _kernel_env() -> dict[str, str]:
     return env
 
 
-def _make(tree: Path, obj: Path, target: str, log: Path, report: commands.Report) -> None:
-    cmd = [
+def make_command(tree: Path, obj: Path, target: str, *variables: str) -> list[str]:
+    """make of a target in the kernel's trees, for wasm32 with LLVM 19."""
+    return [
         "make", "-C", str(tree), f"O={obj}", "ARCH=wasm", "LLVM=-19",
-        f"LD={toolchain.WASM_LD}", f"CC={toolchain.compiler()}", f"-j{os.cpu_count() or 1}", target,
+        f"LD={toolchain.WASM_LD}", f"CC={toolchain.compiler()}", f"-j{os.cpu_count() or 1}", *variables, target,
     ]
-    commands.run(cmd, what=f"kernel build ({target})", log=log, report=report, env=_kernel_env())
+
+
+def _make(tree: Path, obj: Path, target: str, log: Path, report: commands.Report) -> None:
+    commands.run(make_command(tree, obj, target), what=f"kernel build ({target})", log=log, report=report,
+                 env=build_env())
 
 
 def _link(obj: Path, output: Path, log: Path) -> Path:
@@ -145,6 +156,20 @@ def build(report: commands.Report = lambda line: None) -> Path:
     return KERNEL_WASM
 
 
+def module_tree(report: commands.Report = lambda line: None) -> tuple[Path, Path, Path]:
+    """The kernel's source and object trees, ready for building modules
+    against the kernel that build() made; and the build log."""
+    recipe = recipes.load("linux")
+    tree, obj, log = _prepare(recipe, report)
+    stamp = obj / ".modules-prepared"
+    key = _key(recipe)
+    if not stamp.exists() or stamp.read_text() != key:
+        _forget_objects_if_headers_moved(recipe, tree, obj, log, report)
+        _make(tree, obj, "modules_prepare", log, report)
+        stamp.write_text(key)
+    return tree, obj, log
+
+
 def headers(report: commands.Report = lambda line: None) -> Path:
     """The kernel's user API headers (linux/, asm/, ...) as a tar, for the sysroot."""
     recipe = recipes.load("linux")
@@ -160,7 +185,7 @@ def headers(report: commands.Report = lambda line: None) -> Path:
         shutil.rmtree(install, ignore_errors=True)
         commands.run(["make", "-C", str(tree), f"O={obj}", "ARCH=wasm", "LLVM=-19",
                       f"INSTALL_HDR_PATH={install}", "headers_install"],
-                     what="kernel headers_install", log=log, report=report, env=_kernel_env())
+                     what="kernel headers_install", log=log, report=report, env=build_env())
         with tarfile.open(obj / artifact.name, "w") as tar:
             tar.add(install / "include", arcname="include")
         artifacts.store(obj / artifact.name, artifact.name)

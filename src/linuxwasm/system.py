@@ -4,7 +4,7 @@ import hashlib
 import subprocess
 from pathlib import Path
 
-from linuxwasm import busybox, commands, guest, nodejs, zoneinfo
+from linuxwasm import busybox, commands, guest, nodejs, recipes, zoneinfo
 from linuxwasm.errors import LinuxWasmError
 from linuxwasm.initramfs import Initramfs
 from linuxwasm.paths import BUILD, INITRAMFS, RUNTIME, SYSTEM
@@ -83,6 +83,12 @@ def image(report: commands.Report = lambda line: None) -> Initramfs:
     for path in sorted((SYSTEM / "bin").iterdir()):
         files.add_file_from(f"/usr/bin/{path.name}", path, mode=0o755)
     zoneinfo.add_to(files)
+    # Where modprobe and modinfo look for the kernel's modules: none are
+    # installed (a module is built on the host and brought in).
+    modules = f"/lib/modules/{recipes.load('linux').version}"
+    for folder in ("/lib", "/lib/modules", modules):
+        files.add_dir(folder, 0o755)
+    files.add_file(f"{modules}/modules.dep", b"")
     return files
 
 

@@ -53,13 +53,15 @@ class Section:
     """One section, in file order.
 
     ``offset`` and ``size`` cover the payload (for custom sections including
-    their name), not the id byte and size field in front of it.
+    their name), not the id byte and size field in front of it; the
+    section's bytes in the file are ``begin`` up to ``offset + size``.
     """
 
     id: int
     name: str  # e.g. "code"; a custom section's own name, e.g. "producers"
     offset: int
     size: int
+    begin: int
 
 
 @dataclass(frozen=True)
@@ -474,6 +476,7 @@ def parse_module(data: bytes) -> Module:
     m = Module()
     r = _Reader(view, 8, len(view), "header")
     while r.pos < r.end:
+        begin = r.pos
         section_id = r.byte()
         if section_id not in SECTION_NAMES:
             raise WasmFormatError(f"unknown section id {section_id} at offset {r.pos - 1}")
@@ -489,7 +492,7 @@ def parse_module(data: bytes) -> Module:
         else:
             _SECTION_PARSERS[section_id](body, m)
         body.expect_end()
-        m.sections.append(Section(section_id, body.section, offset, size))
+        m.sections.append(Section(section_id, body.section, offset, size, begin))
 
     defined = m.function_count - m.imported_functions
     if len(m.code) != defined:
@@ -500,6 +503,36 @@ def parse_module(data: bytes) -> Module:
                               f"but data section has {len(m.data_segments)}")
     m.data_segments = [replace(s, name=m.data_segment_names.get(s.index)) for s in m.data_segments]
     return m
+
+
+@dataclass(frozen=True)
+class DylinkMemory:
+    """What a side module's "dylink.0" section asks of its loader."""
+
+    size: int  # bytes of its data region
+    align: int  # the region's alignment, a power of two
+    table_size: int  # function table slots
+    table_align: int
+
+
+_DYLINK_MEM_INFO = 1
+
+
+def dylink_memory(module: Module) -> DylinkMemory:
+    """The memory info of a side module (wasm-ld -shared); raise if it has none."""
+    payload = module.custom_sections.get("dylink.0")
+    if payload is None:
+        raise WasmFormatError("not a side module (no dylink.0 section)")
+    r = _Reader(payload, 0, len(payload), "dylink.0")
+    while r.pos < r.end:
+        kind = r.byte()
+        body = r.sub(r.u32())
+        if kind == _DYLINK_MEM_INFO:
+            size, align, table_size, table_align = body.u32(), body.u32(), body.u32(), body.u32()
+            if align > 16 or table_align > 16:
+                raise body.error("an alignment above 2^16")
+            return DylinkMemory(size, 1 << align, table_size, 1 << table_align)
+    raise WasmFormatError("dylink.0: no memory info")
 
 
 def read_module(path: Path) -> Module:

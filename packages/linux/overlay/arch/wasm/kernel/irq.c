@@ -9,10 +9,14 @@
 #include <linux/irq.h>
 #include <linux/irqchip/chained_irq.h>
 #include <linux/irqdesc.h>
+#include <linux/export.h>
 #include <asm/host.h>
 
 unsigned long wasm_irq_enabled;
 unsigned int wasm_irq_pending;
+/* local_irq_save() and the rest are inline (asm/irqflags.h), in modules too. */
+EXPORT_SYMBOL(wasm_irq_enabled);
+EXPORT_SYMBOL(wasm_irq_pending);
 
 /*
  * What an interrupt interrupted: always kernel code, since the host never
@@ -43,6 +47,7 @@ void wasm_irq_dispatch(void)
 	}
 	wasm_irq_enabled = ARCH_IRQ_ENABLED;
 }
+EXPORT_SYMBOL(wasm_irq_dispatch);
 
 /* Sleep until the host raises an interrupt, then handle it. */
 void arch_cpu_idle(void)

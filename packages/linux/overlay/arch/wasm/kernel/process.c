@@ -18,6 +18,7 @@
 #include <linux/sched/task.h>
 #include <linux/sched/task_stack.h>
 #include <linux/sched/debug.h>
+#include <linux/module.h>
 #include <linux/ptrace.h>
 #include <asm/host.h>
 #include <asm/switch_to.h>
@@ -47,6 +48,8 @@ void wasm_cpu_enter(void)
 
 	if (unlikely(holders != 1))
 		wasm_host_halt(3, "more than one host thread holds the CPU");
+	if (!wasm_coroutines)
+		wasm_modules_catch_up();
 }
 
 /* The task that handed the CPU to current, for ret_from_fork(). */

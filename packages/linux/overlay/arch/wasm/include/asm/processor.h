@@ -34,6 +34,8 @@ struct thread_struct {
 	/* A kernel thread's function and argument, for ret_from_fork(). */
 	int			(*fn)(void *);
 	void			*fn_arg;
+	/* The modules' generation this task's host thread last caught up with. */
+	unsigned int		module_generation;
 };
 
 #define INIT_THREAD { .run = 0, .started = 1, }

@@ -1,0 +1,208 @@
+// Loadable kernel modules, the host's side (arch/wasm/kernel/module.c):
+// each module's code is a Wasm side module (src/linuxwasm/modules.py made
+// its .ko) instantiated in this thread's kernel instance. It shares the
+// kernel's memory, function table and stack pointer; its data region is
+// where the kernel's loader put it; its functions take free slots of the
+// kernel's table, so that the kernel calls them as it calls its own.
+
+import { ENOEXEC } from './user-abi.js';
+
+const encoder = new TextEncoder();
+
+/** What each module is given by the host itself; the rest the loader resolved. */
+const HOST_IMPORTS = new Map([
+  ['env.memory', 'memory'],
+  ['env.__indirect_function_table', 'table'],
+  ['env.__stack_pointer', 'global'],
+  ['env.__memory_base', 'global'],
+  ['env.__table_base', 'global'],
+  // `current` (asm/current.h), inlined
+  ['env.wasm_current_task', 'global'],
+]);
+
+/** A refusal: its message reaches the kernel log. */
+class Refusal extends Error {}
+
+/**
+ * The memory info of a side module's dylink.0 section.
+ * @param {WebAssembly.Module} module
+ * @returns {{size: number, align: number, tableSize: number}}
+ */
+export function dylinkMemory(module) {
+  const [section] = WebAssembly.Module.customSections(module, 'dylink.0');
+  if (!section) throw new Refusal('not a Wasm side module (no dylink.0 section)');
+  const bytes = new Uint8Array(section);
+  let at = 0;
+  const u32 = () => {
+    let value = 0;
+    for (let shift = 0; shift < 35; shift += 7) {
+      if (at >= bytes.length) throw new Refusal('dylink.0 is truncated');
+      const byte = bytes[at++];
+      value += (byte & 0x7f) * 2 ** shift;
+      if (!(byte & 0x80)) return value;
+    }
+    throw new Refusal('dylink.0 has a malformed number');
+  };
+  while (at < bytes.length) {
+    const kind = bytes[at++];
+    const size = u32();
+    const end = at + size;
+    if (kind === 1) {
+      const info = { size: u32(), align: u32(), tableSize: u32() };
+      if (info.align > 16) throw new Refusal('dylink.0 asks for an alignment above 2^16');
+      return { ...info, align: 2 ** info.align };
+    }
+    at = end;
+  }
+  throw new Refusal('dylink.0 has no memory info');
+}
+
+/**
+ * The module imports of one kernel instance (asm/host.h).
+ * @param {import('./abi.js').TaskContext} ctx
+ * @param {() => Record<string, Function>} host  the kernel's "host" imports,
+ *   which a module's inlined kernel code (copy_from_user...) calls as well
+ */
+export function moduleImports(ctx, host) {
+  /** @type {Map<number, {instance: WebAssembly.Instance, tableBase: number, slots: number}>} by id */
+  const loaded = new Map();
+  /** What module_attach listed since the last modules_attached, by id. */
+  let listed = new Map();
+  /** Where the kernel's own functions end in its table: modules' slots come after. */
+  let kernelSlots = 0;
+
+  const table = () => /** @type {WebAssembly.Table} */ (ctx.kernel.exports.__indirect_function_table);
+
+  /** The first of n consecutive free slots after the kernel's own, growing the table if none. */
+  function freeSlots(n) {
+    const t = table();
+    let run = 0;
+    for (let slot = kernelSlots; slot < t.length; slot++) {
+      run = t.get(slot) === null ? run + 1 : 0;
+      if (run === n) return slot - n + 1;
+    }
+    const base = t.length - run;
+    t.grow(n - run);
+    return base;
+  }
+
+  /** The imports of a module, each value the loader resolved, in order. */
+  function importsOf(module, values, memoryBase, tableBase) {
+    const t = table();
+    const env = {
+      memory: ctx.memory,
+      __indirect_function_table: t,
+      __stack_pointer: ctx.kernel.exports.__stack_pointer,
+      wasm_current_task: ctx.kernel.exports.wasm_current_task,
+      __memory_base: new WebAssembly.Global({ value: 'i32', mutable: false }, memoryBase),
+      __table_base: new WebAssembly.Global({ value: 'i32', mutable: false }, tableBase),
+    };
+    const imports = { env, host: {}, 'GOT.mem': {}, 'GOT.func': {} };
+    const wanted = WebAssembly.Module.imports(module).filter((imp) => {
+      if (imp.module === 'host') {
+        const fn = host()[imp.name];
+        if (imp.kind !== 'function' || typeof fn !== 'function') {
+          throw new Refusal(`it imports host.${imp.name}, which the host does not provide`);
+        }
+        imports.host[imp.name] = fn;
+        return false;
+      }
+      const kind = HOST_IMPORTS.get(`${imp.module}.${imp.name}`);
+      if (kind && kind !== imp.kind) throw new Refusal(`it imports ${imp.module}.${imp.name} as a ${imp.kind}`);
+      return !kind;
+    });
+    if (wanted.length !== values.length) {
+      throw new Refusal(`it imports ${wanted.length} kernel symbols, its symbol table has ${values.length}`);
+    }
+    wanted.forEach((imp, i) => {
+      const value = values[i];
+      if (imp.module === 'env' && imp.kind === 'function') {
+        const fn = value < t.length ? t.get(value) : null;
+        if (!fn) throw new Refusal(`${imp.name} is not a kernel function`);
+        env[imp.name] = fn;
+      } else if ((imp.module === 'GOT.mem' || imp.module === 'GOT.func') && imp.kind === 'global') {
+        imports[imp.module][imp.name] = new WebAssembly.Global({ value: 'i32', mutable: true }, value);
+      } else {
+        throw new Refusal(`it imports ${imp.module}.${imp.name} (${imp.kind}), which the kernel does not provide`);
+      }
+    });
+    return imports;
+  }
+
+  /**
+   * Compile a module from kernel memory and instantiate it at tableBase
+   * (null: at free slots). Returns its first slot.
+   */
+  function instantiate(id, wasm, size, memoryBase, importsAt, count, tableBase, regionSize) {
+    kernelSlots ||= table().length;
+    const memory = new DataView(ctx.memory.buffer);
+    if (wasm + size > memory.byteLength || importsAt + 4 * count > memory.byteLength) {
+      throw new Refusal('its code or symbols lie outside kernel memory');
+    }
+    const module = new WebAssembly.Module(new Uint8Array(ctx.memory.buffer, wasm, size).slice());
+    const { size: dataSize, align, tableSize } = dylinkMemory(module);
+    if (dataSize > regionSize) throw new Refusal(`its data needs ${dataSize} bytes, the loader gave ${regionSize}`);
+    if (memoryBase % align) throw new Refusal(`its data at ${memoryBase} is not aligned to ${align} bytes`);
+    const values = Array.from({ length: count }, (_, i) => memory.getUint32(importsAt + 4 * i, true));
+    // One slot at least, so that each module has a first slot of its own.
+    const slots = Math.max(tableSize, 1);
+    const base = tableBase ?? freeSlots(slots);
+    const t = table();
+    if (t.length < base + slots) t.grow(base + slots - t.length);
+    try {
+      const instance = new WebAssembly.Instance(module, importsOf(module, values, memoryBase, base));
+      loaded.set(id, { instance, tableBase: base, slots });
+      return base;
+    } catch (e) {
+      for (let i = 0; i < slots; i++) t.set(base + i, null);
+      throw e;
+    }
+  }
+
+  function forget(id) {
+    const module = loaded.get(id);
+    if (!module) return;
+    for (let i = 0; i < module.slots; i++) table().set(module.tableBase + i, null);
+    loaded.delete(id);
+  }
+
+  return {
+    module_load(id, wasm, size, memoryBase, regionSize, importsAt, count, why, whySize) {
+      try {
+        const tableBase = instantiate(id, wasm, size, memoryBase, importsAt, count, null, regionSize);
+        // Relocations write the kernel's memory: once, by the first instance.
+        loaded.get(id).instance.exports.__wasm_apply_data_relocs?.();
+        return tableBase;
+      } catch (e) {
+        forget(id);
+        const reason = e instanceof Refusal ? e.message : `${e.name}: ${e.message}`;
+        const bytes = new Uint8Array(ctx.memory.buffer);
+        if (whySize > 0 && why + whySize <= bytes.length) {
+          const text = encoder.encode(reason).subarray(0, whySize - 1);
+          bytes.set(text, why);
+          bytes[why + text.length] = 0;
+        }
+        return -ENOEXEC;
+      }
+    },
+    module_forget: forget,
+    module_attach(id, wasm, size, memoryBase, importsAt, count, tableBase) {
+      listed.set(id, [wasm, size, memoryBase, importsAt, count, tableBase]);
+    },
+    modules_attached() {
+      const wanted = listed;
+      listed = new Map();
+      for (const id of [...loaded.keys()]) if (!wanted.has(id)) forget(id);
+      for (const [id, [wasm, size, memoryBase, importsAt, count, tableBase]] of wanted) {
+        if (loaded.has(id)) continue;
+        try {
+          // The first instance checked its region: it is as big as the code needs.
+          instantiate(id, wasm, size, memoryBase, importsAt, count, tableBase, Infinity);
+        } catch (e) {
+          // The kernel may call it from here on: this thread cannot go on.
+          throw new Error(`a kernel module loaded on another thread cannot be instantiated on this one: ${e.message}`);
+        }
+      }
+    },
+  };
+}
