@@ -167,6 +167,30 @@ def test_modinfo_reads_what_the_module_says(machine: Machine, built: dict[str, b
     assert re.search(r"^description:\s+Says hello and goodbye$", info, re.M), info
     assert re.search(r"^vermagic:\s+6\.1\.\d+ mod_unload", info, re.M), info
     assert re.search(r"^parm:\s+who:whom to greet", info, re.M), info
+    keys = re.findall(r"^(\w+):", info, re.M)
+    assert len(keys) == len(set(keys)), keys  # each once
+
+
+def test_a_module_of_several_sources_with_a_classic_makefile(machine: Machine, tmp_path: Path) -> None:
+    folder = tmp_path / "multi"
+    folder.mkdir()
+    # The usual out-of-tree Makefile: kbuild reads its obj-m; make alone would use the rest.
+    (folder / "Makefile").write_text("obj-m += multi.o\nmulti-y := main.o helper.o\n\n"
+                                     "all:\n\tmake -C /lib/modules/$(shell uname -r)/build M=$(PWD) modules\n")
+    (folder / "main.c").write_text(
+        "#include <linux/module.h>\n#include <linux/init.h>\nint helper_value(void);\n"
+        'static int __init multi_init(void) { pr_info("multi: %d\\n", helper_value()); return 0; }\n'
+        'module_init(multi_init);\nMODULE_LICENSE("GPL");\n')
+    (folder / "helper.c").write_text("int helper_value(void) { return 42; }\n")
+    (ko,) = modules.build(folder)
+    machine.write_file("/root/multi.ko", ko.read_bytes())
+    mark = _mark(machine, "test-multi-start")
+    r = machine.run("insmod /root/multi.ko && lsmod")
+    assert r.exit_code == 0 and "multi" in r.stdout, r
+    assert "multi: 42" in _dmesg_since(machine, mark)
+    # Every source's module information is kept, once.
+    keys = re.findall(r"^(\w+):", machine.run("modinfo /root/multi.ko").stdout, re.M)
+    assert "license" in keys and "vermagic" in keys and len(keys) == len(set(keys)), keys
 
 
 def test_a_module_needing_an_unexported_symbol_is_refused(machine: Machine, tmp_path: Path) -> None:

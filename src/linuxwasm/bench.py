@@ -9,6 +9,7 @@ against `linuxwasm serve` (skipped, with the reason, where it cannot run).
 """
 
 import http.server
+import re
 import shutil
 import socket
 import socketserver
@@ -22,12 +23,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from linuxwasm import browser, busybox, disks, forkable, guest, runner, server, system
+from linuxwasm import browser, busybox, disks, forkable, guest, modules, runner, server, system
 from linuxwasm.machine import Machine
 from linuxwasm.net import Nat
 from linuxwasm.switch import Network
 from linuxwasm.errors import LinuxWasmError
-from linuxwasm.paths import BUILD, GUEST
+from linuxwasm.paths import BUILD, GUEST, REPO
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,7 @@ def _seconds(command: list[str] | str, run: Callable[[str], object] | None = Non
 
 def _check(result: object) -> None:
     if getattr(result, "exit_code", 0) != 0:
-        raise LinuxWasmError(f"disk benchmark failed: {getattr(result, 'stderr', '')[-300:]}")
+        raise LinuxWasmError(f"benchmark command failed: {getattr(result, 'stderr', '')[-300:]}")
 
 
 def disk_figures(kernel: Path, work: Path) -> dict[str, tuple[float, float]]:
@@ -216,6 +217,37 @@ def disk_figures(kernel: Path, work: Path) -> dict[str, tuple[float, float]]:
     figures["unpack disk"] = (unpack_disk, figures["unpack"][1])
     figures["unpack share"] = (unpack_share, figures.pop("unpack")[1])
     return figures
+
+
+MODULE_LOADS = 50
+_CALLS = re.compile(r"callbench: kernel (\d+) ps, module (\d+) ps")
+
+
+def module_figures(kernel: Path, work: Path) -> dict[str, tuple[float, float | None]]:
+    """ms per insmod and rmmod of examples/modules/hello, against the same two
+    processes doing nothing; and ns per call from a module into the kernel,
+    against a call within the module (guest/modules/callbench)."""
+    built = {}
+    for source in (REPO / "examples" / "modules" / "hello", GUEST / "modules" / "callbench"):
+        folder = work / "modules" / source.name
+        shutil.copytree(source, folder)
+        (built[source.name],) = modules.build(folder)
+    with Machine(kernel, system.build()) as m:
+        for name, ko in built.items():
+            m.write_file(f"/root/{name}.ko", ko.read_bytes())
+        def run(command: str) -> None:
+            _check(m.run(command, timeout=120))
+
+        loop = f"for i in $(seq {MODULE_LOADS}); do {{}} || exit 1; done"
+        cycle = _seconds(loop.format("insmod /root/hello.ko && rmmod hello"), run) / MODULE_LOADS
+        # The same two processes, doing nothing.
+        spawns = _seconds(loop.format("/bin/true && /bin/true"), run) / MODULE_LOADS
+        r = m.run("insmod /root/callbench.ko && rmmod callbench && dmesg | grep callbench:", timeout=120)
+        _check(r)
+    calls = _CALLS.search(r.stdout)
+    if not calls:
+        raise LinuxWasmError(f"callbench printed no figures: {r.stdout[-300:]!r}")
+    return {"insmod": (cycle * 1000, spawns * 1000), "call": (int(calls[1]) / 1000, int(calls[2]) / 1000)}
 
 
 NET_MB = 256
@@ -380,6 +412,7 @@ def run(kernel: Path, site_root: Path | None) -> tuple[list[Result], list[float]
         page = page_figures(site_root) if site_root else None
         disk = disk_figures(kernel, work)
         network = network_figures(kernel, work)
+        module = module_figures(kernel, work)
         image = work / "boot.img"
         disks.mkdisk(image, 64 << 20)
         # In turns, so that both see the same machine's load.
@@ -420,6 +453,8 @@ def run(kernel: Path, site_root: Path | None) -> tuple[list[Result], list[float]
         Result("network: TCP round trip, guest to host (NAT)", *network["rr host"], "us", ""),
         Result("network: TCP round trip, guest to guest (switch; native: loopback)", *network["rr guests"],
                "us", ""),
+        Result("module: insmod + rmmod of hello (against two /bin/true)", *module["insmod"], "ms", ""),
+        Result("module: a call into the kernel (against one within the module)", *module["call"], "ns", ""),
         Result("threads: boot to the first line of /init", statistics.median(th_boots), None, "s", ""),
         Result("threads: boot to the shell prompt", statistics.median(th_prompts), None, "s", ""),
         Result("threads: posix_spawn + waitpid, median", th_values["spawn"][0], native["spawn"][0], "us", ""),

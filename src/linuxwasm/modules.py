@@ -84,9 +84,16 @@ def _symbol_type(imp: Import) -> int:
     raise ModuleError(f"the module imports {imp.module}.{imp.name} ({imp.kind}), which the kernel does not provide")
 
 
-def _without_start(side: bytes, module: Module) -> bytes:
+def _code(side: bytes, module: Module) -> bytes:
+    """The side module as the .wasm section holds it: without its start
+    function, and with its copy of .modinfo zeroed (the segment is never
+    copied; modinfo reads the whole file, and would list every key twice)."""
+    image = bytearray(side)
+    for segment in module.data_segments:
+        if segment.name == ".modinfo":
+            image[segment.at:segment.at + len(segment.data)] = bytes(len(segment.data))
     start = next((s for s in module.sections if s.id == _START), None)
-    return side if start is None else side[:start.begin] + side[start.offset + start.size:]
+    return bytes(image if start is None else image[:start.begin] + image[start.offset + start.size:])
 
 
 def _region(module: Module, link: LinkMap, size: int) -> list[_Section]:
@@ -156,7 +163,7 @@ def wrap(side: bytes, link: LinkMap) -> bytes:
     # SHF_ALLOC before the layout.
     rest = [
         _Section(".modinfo", SHT_PROGBITS, SHF_ALLOC, bytes(modinfo)),
-        _Section(".wasm", SHT_PROGBITS, data=_without_start(side, module)),
+        _Section(".wasm", SHT_PROGBITS, data=_code(side, module)),
         _Section(".symtab", SHT_SYMTAB, data=bytes(symtab), align=4, info=1, entsize=_SYM.size),
         _Section(".strtab", SHT_STRTAB, data=bytes(strtab)),
     ]
