@@ -5,6 +5,7 @@
 // where the kernel's loader put it; its functions take free slots of the
 // kernel's table, so that the kernel calls them as it calls its own.
 
+import { Reader } from './preempt.js';
 import { ENOEXEC } from './user-abi.js';
 
 const encoder = new TextEncoder();
@@ -31,28 +32,16 @@ class Refusal extends Error {}
 export function dylinkMemory(module) {
   const [section] = WebAssembly.Module.customSections(module, 'dylink.0');
   if (!section) throw new Refusal('not a Wasm side module (no dylink.0 section)');
-  const bytes = new Uint8Array(section);
-  let at = 0;
-  const u32 = () => {
-    let value = 0;
-    for (let shift = 0; shift < 35; shift += 7) {
-      if (at >= bytes.length) throw new Refusal('dylink.0 is truncated');
-      const byte = bytes[at++];
-      value += (byte & 0x7f) * 2 ** shift;
-      if (!(byte & 0x80)) return value;
-    }
-    throw new Refusal('dylink.0 has a malformed number');
-  };
-  while (at < bytes.length) {
-    const kind = bytes[at++];
-    const size = u32();
-    const end = at + size;
+  const r = new Reader(new Uint8Array(section));
+  while (r.at < r.bytes.length) {
+    const kind = r.byte();
+    const end = r.u32() + r.at;
     if (kind === 1) {
-      const info = { size: u32(), align: u32(), tableSize: u32() };
+      const info = { size: r.u32(), align: r.u32(), tableSize: r.u32() };
       if (info.align > 16) throw new Refusal('dylink.0 asks for an alignment above 2^16');
       return { ...info, align: 2 ** info.align };
     }
-    at = end;
+    r.at = end;
   }
   throw new Refusal('dylink.0 has no memory info');
 }
@@ -143,6 +132,9 @@ export function moduleImports(ctx, host) {
     const { size: dataSize, align, tableSize } = dylinkMemory(module);
     if (dataSize > regionSize) throw new Refusal(`its data needs ${dataSize} bytes, the loader gave ${regionSize}`);
     if (memoryBase % align) throw new Refusal(`its data at ${memoryBase} is not aligned to ${align} bytes`);
+    // Each slot is filled by an element of the module's bytes: a larger
+    // table would only grow the host's memory.
+    if (tableSize > size) throw new Refusal(`it asks for ${tableSize} table slots, more than its code could fill`);
     const values = Array.from({ length: count }, (_, i) => memory.getUint32(importsAt + 4 * i, true));
     // One slot at least, so that each module has a first slot of its own.
     const slots = Math.max(tableSize, 1);

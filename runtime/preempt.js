@@ -24,7 +24,8 @@ const CUSTOM_SECTION = 0;
 const CODE_SECTION = 10;
 const IMPORT_SECTION = 2;
 
-class Reader {
+/** Reads a module's bytes: LEB128 numbers, names (also for modules.js). */
+export class Reader {
   /** @param {Uint8Array} bytes @param {number} at */
   constructor(bytes, at = 0) {
     this.bytes = bytes;

@@ -13,6 +13,8 @@ from linuxwasm import guest, modules, system
 from linuxwasm.errors import LinuxWasmError
 from linuxwasm.machine import Machine
 from linuxwasm.paths import REPO
+from linuxwasm.postlink import read_map
+from linuxwasm.wasm import dylink_memory, parse_module
 
 EXAMPLES = REPO / "examples" / "modules"
 
@@ -236,6 +238,35 @@ def test_a_module_whose_code_is_not_wasm_is_refused(machine: Machine, built: dic
     assert r.exit_code == 1 and "invalid module format" in r.stderr, r
     assert "hello: CompileError" in _dmesg_since(machine, mark)
     assert "hello" not in machine.run("lsmod").stdout
+    assert machine.run("echo alive").stdout == "alive\n"
+
+
+def _leb(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def test_a_module_asking_for_a_huge_table_is_refused(machine: Machine, tmp_path: Path) -> None:
+    """A hostile dylink.0 must not make the host grow the kernel's table (host memory)."""
+    folder = tmp_path / "hello"
+    shutil.copytree(EXAMPLES / "hello", folder)
+    (ko,) = modules.build(folder)
+    side = (folder / "hello.ko.wasm").read_bytes()
+    module = parse_module(side)
+    memory = dylink_memory(module)
+    dylink = next(s for s in module.sections if s.id == 0 and s.name == "dylink.0")
+    info = b"".join(_leb(v) for v in (memory.size, memory.align.bit_length() - 1, 50_000_000, 0))
+    payload = _leb(len(b"dylink.0")) + b"dylink.0" + b"\x01" + _leb(len(info)) + info
+    hostile = side[:dylink.begin] + b"\x00" + _leb(len(payload)) + payload + side[dylink.offset + dylink.size:]
+    machine.write_file("/root/huge.ko", modules.wrap(hostile, read_map(folder / "hello.ko.map")))
+    mark = _mark(machine, "test-huge-start")
+    r = machine.run("insmod /root/huge.ko")
+    assert r.exit_code == 1 and "invalid module format" in r.stderr, r
+    assert "hello: it asks for 50000000 table slots" in _dmesg_since(machine, mark)
     assert machine.run("echo alive").stdout == "alive\n"
 
 
