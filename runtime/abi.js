@@ -29,6 +29,7 @@ export class TaskExit {
 
 import { programImports } from './fork.js';
 import { HANDLER_GLUE } from './glue.js';
+import { faultText, traceText } from './kernel-trace.js';
 import { moduleImports } from './modules.js';
 import { readInput } from './console-input.js';
 import { addPreemptionPoints, hasPreemptionPoints } from './preempt.js';
@@ -124,6 +125,7 @@ export function readCString(memory, address) {
  * @property {TaskExit|UserRestart|null} unwinding  what an import threw on purpose to unwind the task's
  *                                       Wasm frames (exec's restart, exit), until they are gone
  * @property {unknown} thrown            what to throw into its pieces instead of the next result
+ * @property {Error|null} fault          the trap the kernel is reporting (task.js, the fault import)
  */
 
 /**
@@ -135,6 +137,7 @@ export function newTaskState(id, { boot = false, clone = null } = {}) {
   return {
     id, boot, user: null, loaded: null, pending: null, image: null, kernelTop: 0, kernelStacks: [],
     next: clone ? { clone } : null, entry: null, fork: null, pieces: null, unwinding: null, thrown: null,
+    fault: null,
   };
 }
 
@@ -175,10 +178,12 @@ export function newTaskState(id, { boot = false, clone = null } = {}) {
  */
 export function instantiateKernel(module, ctx, tasking) {
   let glue = null;
-  const imports = kernelImports(ctx, () => glue.exports.handlers);
+  /** @type {import('./kernel-trace.js').LoadedCode} */
+  const loadedCode = new Map();
+  const imports = kernelImports(ctx, () => glue.exports.handlers, loadedCode);
   glue = new WebAssembly.Instance(new WebAssembly.Module(HANDLER_GLUE), { host: imports });
   const host = { ...imports, ...tasking, user_call: glue.exports.user_call };
-  Object.assign(host, moduleImports(ctx, () => host));
+  Object.assign(host, moduleImports(ctx, () => host, loadedCode));
   return new WebAssembly.Instance(module, { env: { memory: ctx.memory }, host });
 }
 
@@ -186,8 +191,9 @@ export function instantiateKernel(module, ctx, tasking) {
  * The "host" imports of one kernel instance, but for tasking and user_call.
  * @param {TaskContext} ctx
  * @param {() => WebAssembly.Table} handlers  the glue's table of the signal handler to call
+ * @param {import('./kernel-trace.js').LoadedCode} loadedCode  the modules' code, for traces
  */
-function kernelImports(ctx, handlers) {
+function kernelImports(ctx, handlers, loadedCode) {
   const kernel = () => new Uint8Array(ctx.memory.buffer);
   const kernelStack = () => ctx.kernel.exports.__stack_pointer;
   const userBytes = () => (ctx.task.user ? new Uint8Array(ctx.task.user.memory.buffer) : new Uint8Array(0));
@@ -383,12 +389,8 @@ function kernelImports(ctx, handlers) {
       ctx.post({ kind: 'halt', status, message: readCString(ctx.memory, message) });
       throw new TaskExit();
     },
-    backtrace(buf, size) {
-      const frames = (new Error().stack || '').split('\n').slice(2)
-        .map((line) => line.trim().replace(/^at /, '  '))
-        .filter((line) => !line.includes('.js:'));
-      return writeCString(buf, size, frames.join('\n'));
-    },
+    backtrace: (buf, size) => writeCString(buf, size, traceText(new Error().stack ?? '', loadedCode)),
+    fault: (buf, size) => writeCString(buf, size, faultText(ctx.task.fault, loadedCode)),
     // Each returns the number of bytes NOT copied, as copy_*_user do.
     copy_from_user(to, from, n) {
       const u = userBytes();

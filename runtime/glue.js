@@ -4,7 +4,7 @@
 // a stack with JavaScript frames on it. Written out here byte by byte,
 // since they are tiny and a build step for them would be larger than they are.
 
-import { encodeU32 as uleb } from './preempt.js';
+import { encodeU32 as uleb } from './wasm-binary.js';
 
 const I32 = 0x7f;
 const I64 = 0x7e;

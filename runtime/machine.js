@@ -45,7 +45,7 @@ const POOL_MAX = 16;
 const GC_EVERY_FORGOTTEN = 64;
 
 /** What the host calls in the kernel (arch/wasm/kernel/entry.c, syscall.c, traps.c). */
-const KERNEL_EXPORTS = ['boot', 'task_entry', 'init_task', 'user_enter', 'syscall', 'user_fault', 'current_comm'];
+const KERNEL_EXPORTS = ['boot', 'task_entry', 'init_task', 'user_enter', 'syscall', 'fault', 'current_comm'];
 
 /** Each terminal's input ring size and interrupt line, by vterm number. */
 const TERMINALS = [

@@ -3,10 +3,12 @@
 // its .ko) instantiated in this thread's kernel instance. It shares the
 // kernel's memory, function table and stack pointer; its data region is
 // where the kernel's loader put it; its functions take free slots of the
-// kernel's table, so that the kernel calls them as it calls its own.
+// kernel's table, so that the kernel calls them as it calls its own. Its
+// code is compiled as module-code.js rewrites it: a NULL dereference traps.
 
-import { Reader } from './preempt.js';
+import { moduleCode } from './module-code.js';
 import { ENOEXEC } from './user-abi.js';
+import { Reader } from './wasm-binary.js';
 
 const encoder = new TextEncoder();
 
@@ -23,6 +25,9 @@ const HOST_IMPORTS = new Map([
 
 /** A refusal: its message reaches the kernel log. */
 class Refusal extends Error {}
+
+/** The longest module name (MODULE_NAME_LEN, with its NUL). */
+const MODULE_NAME_LEN = 56;
 
 /**
  * The memory info of a side module's dylink.0 section.
@@ -51,9 +56,11 @@ export function dylinkMemory(module) {
  * @param {import('./abi.js').TaskContext} ctx
  * @param {() => Record<string, Function>} host  the kernel's "host" imports,
  *   which a module's inlined kernel code (copy_from_user...) calls as well
+ * @param {import('./kernel-trace.js').LoadedCode} code  kept up to date here
+ *   with each loaded module's code, for the kernel's call traces
  */
-export function moduleImports(ctx, host) {
-  /** @type {Map<number, {instance: WebAssembly.Instance, tableBase: number, slots: number}>} by id */
+export function moduleImports(ctx, host, code) {
+  /** @type {Map<number, {name: string, instance: WebAssembly.Instance, tableBase: number, slots: number}>} by id */
   const loaded = new Map();
   /** What module_attach listed since the last modules_attached, by id. */
   let listed = new Map();
@@ -118,18 +125,43 @@ export function moduleImports(ctx, host) {
     return imports;
   }
 
+  /** The module's name, as struct module has it. */
+  function nameAt(at) {
+    const bytes = new Uint8Array(ctx.memory.buffer);
+    const end = bytes.subarray(at, at + MODULE_NAME_LEN).indexOf(0);
+    if (end <= 0) throw new Refusal('its name is not a string of the kernel');
+    return new TextDecoder().decode(bytes.subarray(at, at + end));
+  }
+
+  /**
+   * Its code as compiled here: checked and named (module-code.js). The
+   * bytes as they came are compiled first, for the engine's word on them.
+   */
+  function compile(name, bytes) {
+    const dylink = dylinkMemory(new WebAssembly.Module(bytes));
+    let rewritten;
+    try {
+      rewritten = moduleCode(bytes, name, ctx.kernel.exports.null_fault());
+    } catch (e) {
+      throw new Refusal(`its code cannot be given NULL checks: ${e.message}`);
+    }
+    const module = new WebAssembly.Module(rewritten.bytes);
+    return { module, dylink, imported: rewritten.imported, bodies: rewritten.bodies };
+  }
+
   /**
    * Compile a module from kernel memory and instantiate it at tableBase
    * (null: at free slots). Returns its first slot.
    */
-  function instantiate(id, wasm, size, memoryBase, importsAt, count, tableBase, regionSize) {
+  function instantiate(id, nameAddress, wasm, size, memoryBase, importsAt, count, tableBase, regionSize) {
     kernelSlots ||= table().length;
     const memory = new DataView(ctx.memory.buffer);
     if (wasm + size > memory.byteLength || importsAt + 4 * count > memory.byteLength) {
       throw new Refusal('its code or symbols lie outside kernel memory');
     }
-    const module = new WebAssembly.Module(new Uint8Array(ctx.memory.buffer, wasm, size).slice());
-    const { size: dataSize, align, tableSize } = dylinkMemory(module);
+    const name = nameAt(nameAddress);
+    const { module, dylink, imported, bodies } = compile(name, new Uint8Array(ctx.memory.buffer, wasm, size).slice());
+    const { size: dataSize, align, tableSize } = dylink;
     if (dataSize > regionSize) throw new Refusal(`its data needs ${dataSize} bytes, the loader gave ${regionSize}`);
     if (memoryBase % align) throw new Refusal(`its data at ${memoryBase} is not aligned to ${align} bytes`);
     // Each slot is filled by an element of the module's bytes: a larger
@@ -143,7 +175,8 @@ export function moduleImports(ctx, host) {
     if (t.length < base + slots) t.grow(base + slots - t.length);
     try {
       const instance = new WebAssembly.Instance(module, importsOf(module, values, memoryBase, base));
-      loaded.set(id, { instance, tableBase: base, slots });
+      loaded.set(id, { name, instance, tableBase: base, slots });
+      code.set(name, { imported, bodies });
       return base;
     } catch (e) {
       for (let i = 0; i < slots; i++) t.set(base + i, null);
@@ -156,12 +189,13 @@ export function moduleImports(ctx, host) {
     if (!module) return;
     for (let i = 0; i < module.slots; i++) table().set(module.tableBase + i, null);
     loaded.delete(id);
+    code.delete(module.name);
   }
 
   return {
-    module_load(id, wasm, size, memoryBase, regionSize, importsAt, count, why, whySize) {
+    module_load(id, nameAddress, wasm, size, memoryBase, regionSize, importsAt, count, why, whySize) {
       try {
-        const tableBase = instantiate(id, wasm, size, memoryBase, importsAt, count, null, regionSize);
+        const tableBase = instantiate(id, nameAddress, wasm, size, memoryBase, importsAt, count, null, regionSize);
         // Relocations write the kernel's memory: once, by the first instance.
         loaded.get(id).instance.exports.__wasm_apply_data_relocs?.();
         return tableBase;
@@ -178,18 +212,18 @@ export function moduleImports(ctx, host) {
       }
     },
     module_forget: forget,
-    module_attach(id, wasm, size, memoryBase, importsAt, count, tableBase) {
-      listed.set(id, [wasm, size, memoryBase, importsAt, count, tableBase]);
+    module_attach(id, nameAddress, wasm, size, memoryBase, importsAt, count, tableBase) {
+      listed.set(id, [nameAddress, wasm, size, memoryBase, importsAt, count, tableBase]);
     },
     modules_attached() {
       const wanted = listed;
       listed = new Map();
       for (const id of [...loaded.keys()]) if (!wanted.has(id)) forget(id);
-      for (const [id, [wasm, size, memoryBase, importsAt, count, tableBase]] of wanted) {
+      for (const [id, args] of wanted) {
         if (loaded.has(id)) continue;
         try {
           // The first instance checked its region: it is as big as the code needs.
-          instantiate(id, wasm, size, memoryBase, importsAt, count, tableBase, Infinity);
+          instantiate(id, ...args, Infinity);
         } catch (e) {
           // The kernel may call it from here on: this thread cannot go on.
           throw new Error(`a kernel module loaded on another thread cannot be instantiated on this one: ${e.message}`);

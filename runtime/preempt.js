@@ -16,6 +16,8 @@
 //
 // Inserting a closed `if` at the top of a loop moves no branch target.
 
+import { Reader, concat, encodeS32, encodeU32, forEachInstruction } from './wasm-binary.js';
+
 /** The word the host sets: in the first KiB, which the linker leaves unused. */
 export const PREEMPT_FLAG = 16;
 const NR_SCHED_YIELD = 124;
@@ -23,129 +25,6 @@ const NR_SCHED_YIELD = 124;
 const CUSTOM_SECTION = 0;
 const CODE_SECTION = 10;
 const IMPORT_SECTION = 2;
-
-/** Reads a module's bytes: LEB128 numbers, names (also for modules.js). */
-export class Reader {
-  /** @param {Uint8Array} bytes @param {number} at */
-  constructor(bytes, at = 0) {
-    this.bytes = bytes;
-    this.at = at;
-  }
-
-  byte() {
-    if (this.at >= this.bytes.length) throw new Error('unexpected end');
-    return this.bytes[this.at++];
-  }
-
-  u32() {
-    let result = 0;
-    let shift = 0;
-    for (;;) {
-      const byte = this.byte();
-      result += (byte & 0x7f) * 2 ** shift;
-      shift += 7;
-      if (!(byte & 0x80)) return result;
-    }
-  }
-
-  /** Skip a LEB128 number, signed or not. */
-  leb() {
-    while (this.byte() & 0x80);
-  }
-
-  name() {
-    const length = this.u32();
-    this.at += length;
-    return new TextDecoder().decode(this.bytes.subarray(this.at - length, this.at));
-  }
-}
-
-/** A signed LEB128 of a small non-negative number. @param {number} value */
-function encodeS32(value) {
-  const out = [];
-  for (;;) {
-    const byte = value & 0x7f;
-    value >>= 7;
-    if (value === 0 && !(byte & 0x40)) return [...out, byte];
-    out.push(byte | 0x80);
-  }
-}
-
-/** Unsigned LEB128, as Wasm binaries write counts and indices. @param {number} value */
-export function encodeU32(value) {
-  const out = [];
-  do {
-    let byte = value & 0x7f;
-    value >>>= 7;
-    if (value) byte |= 0x80;
-    out.push(byte);
-  } while (value);
-  return out;
-}
-
-function skipBlockType(r) {
-  const first = r.bytes[r.at];
-  if (first === 0x40 || (first >= 0x6f && first <= 0x7f)) r.at++;
-  else r.leb(); // a type index (s33)
-}
-
-function skipMemarg(r) {
-  r.u32(); // alignment
-  r.u32(); // offset
-}
-
-/** Immediates of 0xfc-prefixed instructions, by subopcode. */
-function skipMisc(r) {
-  const op = r.u32();
-  if (op <= 7) return; // saturating truncations
-  switch (op) {
-    case 8: r.u32(); r.u32(); return; // memory.init data, memory
-    case 9: case 11: case 13: case 15: case 16: case 17: r.u32(); return;
-    case 10: case 12: case 14: r.u32(); r.u32(); return;
-    default: throw new Error(`unknown instruction 0xfc ${op}`);
-  }
-}
-
-function skipAtomic(r) {
-  const op = r.u32();
-  if (op === 0x03) r.byte(); // atomic.fence
-  else if (op <= 0x02 || (op >= 0x10 && op <= 0x4e)) skipMemarg(r);
-  else throw new Error(`unknown instruction 0xfe ${op}`);
-}
-
-/**
- * Where each `loop` instruction's block type ends in one function body
- * (instructions only), or an error for an instruction not known here.
- * @param {Reader} r @param {number} end
- */
-function loopStarts(r, end) {
-  const starts = [];
-  while (r.at < end) {
-    const op = r.byte();
-    if (op === 0x03) {
-      skipBlockType(r);
-      starts.push(r.at);
-    } else if (op === 0x02 || op === 0x04 || op === 0x06) skipBlockType(r);
-    else if ((op >= 0x07 && op <= 0x09) || op === 0x0c || op === 0x0d || op === 0x10 || op === 0x12
-      || op === 0x18 || (op >= 0x20 && op <= 0x26) || op === 0xd2) r.u32();
-    else if (op === 0x0e) {
-      for (let n = r.u32() + 1; n > 0; n--) r.u32();
-    } else if (op === 0x11 || op === 0x13) { r.u32(); r.u32(); }
-    else if (op === 0x1c) r.at += r.u32();
-    else if (op >= 0x28 && op <= 0x3e) skipMemarg(r);
-    else if (op === 0x3f || op === 0x40) r.u32();
-    else if (op === 0x41 || op === 0x42) r.leb();
-    else if (op === 0x43) r.at += 4;
-    else if (op === 0x44) r.at += 8;
-    else if (op === 0xd0) skipBlockType(r); // a heap type: one byte or an index
-    else if (op === 0xfc) skipMisc(r);
-    else if (op === 0xfe) skipAtomic(r);
-    else if (op <= 0x01 || op === 0x05 || op === 0x0a || op === 0x0b || op === 0x0f || op === 0x19
-      || op === 0x1a || op === 0x1b || (op >= 0x45 && op <= 0xc4) || op === 0xd1) { /* none */ }
-    else throw new Error(`unknown instruction 0x${op.toString(16)}`);
-  }
-  return starts;
-}
 
 /** The function index of the linux.syscall import, or -1. */
 function syscallIndex(r, end) {
@@ -229,7 +108,10 @@ export function addPreemptionPoints(bytes) {
       const bodyStart = r.at;
       const bodyEnd = bodyStart + bodySize;
       for (let groups = r.u32(); groups > 0; groups--) { r.u32(); r.byte(); }
-      const starts = loopStarts(r, bodyEnd);
+      const starts = [];
+      forEachInstruction(r, bodyEnd, (op) => {
+        if (op === 0x03) starts.push(r.at); // a loop: its body starts here
+      });
       const parts = [];
       let from = bodyStart;
       for (const at of starts) {
@@ -248,11 +130,5 @@ export function addPreemptionPoints(bytes) {
   const name = new TextEncoder().encode(PREEMPTED_SECTION);
   out.push(Uint8Array.from([CUSTOM_SECTION, ...encodeU32(encodeU32(name.length).length + name.length),
     ...encodeU32(name.length)]), name);
-  const result = new Uint8Array(out.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of out) {
-    result.set(part, at);
-    at += part.length;
-  }
-  return result;
+  return concat(out);
 }

@@ -95,7 +95,8 @@ function faultSignal(error) {
  * its exit: the kernel part, then its user programs one after the other.
  * Whoever runs the pieces throws back in what one of them threw: an exec
  * ends a program with UserRestart; a program that traps gets SIGILL or
- * SIGSEGV, which normally ends the task (and the kernel tells the parent).
+ * SIGSEGV, which normally ends the task (and the kernel tells the parent);
+ * a trap in the kernel or a module is an oops, which ends the task too.
  * Anything else ends the task's pieces with that exception; the task
  * leaves for good with TaskExit, from its last piece.
  * @param {import('./abi.js').TaskContext} ctx
@@ -104,18 +105,25 @@ function faultSignal(error) {
  */
 export function* taskPieces(ctx, task) {
   const { exports } = ctx.kernel;
-  yield task.boot ? piece(exports.boot, 'v') : piece(exports.task_entry, 'i', task.id);
+  let entered = false;
   for (;;) {
     try {
+      if (!entered) {
+        entered = true;
+        yield task.boot ? piece(exports.boot, 'v') : piece(exports.task_entry, 'i', task.id);
+      }
       yield* userPieces(ctx, task);
     } catch (error) {
       // The exception left kernel frames behind: the next piece starts
       // at the top of the task's kernel stack again (enterTask).
       if (error instanceof UserRestart) continue;
-      if (!isFault(error) || !task.user) throw error;
+      // A trap while the kernel reports one: nothing is left to trust.
+      if (!isFault(error) || task.fault) throw error;
       enterTask(ctx, task);
-      yield piece(exports.user_fault, 'i', faultSignal(error));
-      throw new Error(`user program survived a trap: ${error.message}`);
+      // The kernel knows whether the trap was its own (an oops) or the program's.
+      task.fault = error;
+      yield piece(exports.fault, 'i', faultSignal(error));
+      throw new Error(`the task survived a trap: ${error.message}`);
     }
   }
 }
@@ -132,7 +140,7 @@ export function endTask(ctx, task, error) {
   for (const program of [task.user, task.pending]) {
     if (program) ctx.memories.release(program.memory);
   }
-  Object.assign(task, { user: null, pending: null, image: null, next: null, pieces: null });
+  Object.assign(task, { user: null, pending: null, image: null, next: null, pieces: null, fault: null });
   if (error instanceof TaskExit) {
     ctx.post({ kind: 'exit', task: task.id });
     return;

@@ -317,3 +317,60 @@ def test_readelf_reads_the_ko_as_the_loader_expects(built: dict[str, bytes], tmp
     assert sections[".wasm"] == "PROGBITS" and sections[".symtab"] == "SYMTAB"
     undefined = set(re.findall(r"GLOBAL DEFAULT\s+UND (\S+)", r.stdout))
     assert undefined == {"_printk", "param_ops_charp"}, undefined
+
+
+# A machine of its own for each oops: the kernel is tainted from then on, and a
+# module that died inside a write of its /proc file stays loaded (as on Linux).
+@pytest.fixture(params=[True, False], ids=["coroutines", "threads"])
+def oops_machine(kernel_image: Path, built: dict[str, bytes], request: pytest.FixtureRequest) -> Iterator[Machine]:
+    with Machine(kernel_image, system.build(), coroutines=request.param) as m:
+        m.write_file("/root/faulty.ko", built["faulty"])
+        assert m.run("insmod /root/faulty.ko").exit_code == 0
+        yield m
+
+
+def _oops(machine: Machine, bug: str) -> tuple[str, str]:
+    """Write bug to /proc/faulty from a shell of its own: its stderr, and the oops."""
+    mark = _mark(machine, f"test-oops-{bug}")
+    r = machine.run(f"sh -c 'echo {bug} > /proc/faulty'; echo $?")
+    return r.stdout + r.stderr, _dmesg_since(machine, mark)
+
+
+def test_a_null_dereference_in_a_module_is_an_oops_that_kills_the_task(oops_machine: Machine) -> None:
+    shell, log = _oops(oops_machine, "null")
+    assert "139" in shell and "Segmentation fault" in shell, shell
+    assert "BUG: kernel NULL pointer dereference, address: 00000000" in log, log
+    assert "Oops: NULL pointer dereference [#1]" in log
+    assert "Modules linked in: faulty(O)" in log
+    assert re.search(r"Comm: sh Tainted: G +O ", log), log  # D comes after the first oops
+    assert re.search(r"^\[[ .0-9]+\]  faulty_null_write\+0x[0-9a-f]+/0x[0-9a-f]+ \[faulty\]$", log, re.M), log
+    assert re.search(r"^\[[ .0-9]+\]  faulty_write\+0x[0-9a-f]+/0x[0-9a-f]+ \[faulty\]$", log, re.M), log
+    assert "end trace" in log
+    assert int(oops_machine.run("cat /proc/sys/kernel/tainted").stdout) & 128  # TAINT_DIE
+    assert oops_machine.run("echo alive").stdout == "alive\n"
+
+
+def test_bug_in_a_module_is_an_oops_and_the_kernel_goes_on(oops_machine: Machine) -> None:
+    shell, log = _oops(oops_machine, "bug")
+    assert "139" in shell, shell
+    assert re.search(r"kernel BUG at \S+/faulty\.c:\d+!", log), log
+    assert "Oops: unreachable [#1]" in log
+    assert re.search(r"faulty_bug\+0x[0-9a-f]+/0x[0-9a-f]+ \[faulty\]", log), log
+    # A second oops is counted, and the system still runs programs.
+    _, again = _oops(oops_machine, "null")
+    assert "Oops: NULL pointer dereference [#2]" in again, again
+    assert oops_machine.run("ls /proc/faulty && echo alive").stdout == "/proc/faulty\nalive\n"
+
+
+def test_an_oops_in_a_kernel_thread_kills_the_thread_only(oops_machine: Machine) -> None:
+    mark = _mark(oops_machine, "test-oops-thread")
+    r = oops_machine.run("echo thread > /proc/faulty && echo written")
+    assert r.stdout == "written\n", r
+    deadline = time.monotonic() + 10
+    while "end trace" not in (log := _dmesg_since(oops_machine, mark)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "Comm: faulty" in log and re.search(r"faulty_thread\+0x[0-9a-f]+/0x[0-9a-f]+ \[faulty\]", log), log
+    assert "faulty" not in oops_machine.run("ps -o comm").stdout.split()
+    # Nothing of the module is in use: it goes, and comes back.
+    r = oops_machine.run("rmmod faulty && insmod /root/faulty.ko && lsmod")
+    assert r.exit_code == 0 and r.stdout.startswith("faulty "), r

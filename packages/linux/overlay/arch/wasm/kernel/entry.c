@@ -45,6 +45,7 @@ static noinline void ret_from_fork(void)
 	}
 	syscall_exit_to_user(task_pt_regs(task));
 	task->thread.exec_done = 0;
+	task->thread.in_user = 1;
 }
 
 /*

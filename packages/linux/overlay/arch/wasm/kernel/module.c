@@ -129,8 +129,10 @@ int module_finalize(const Elf_Ehdr *hdr, const Elf_Shdr *sechdrs, struct module 
 		arch->imports[i] = syms[i + 1].st_value;
 
 	arch->id = ++wasm_module_generation;
-	table_base = wasm_host_module_load(arch->id, arch->wasm, arch->wasm_size, arch->memory_base,
-					   size, arch->imports, arch->count, why, sizeof(why));
+	arch->name = me->name;
+	table_base = wasm_host_module_load(arch->id, arch->name, arch->wasm, arch->wasm_size,
+					   arch->memory_base, size, arch->imports, arch->count,
+					   why, sizeof(why));
 	if (table_base < 0) {
 		forget_record(arch);
 		why[sizeof(why) - 1] = '\0';
@@ -170,8 +172,9 @@ void wasm_modules_catch_up(void)
 	if (likely(current->thread.module_generation == generation))
 		return;
 	list_for_each_entry(arch, &wasm_modules, list)
-		wasm_host_module_attach(arch->id, arch->wasm, arch->wasm_size, arch->memory_base,
-					arch->imports, arch->count, arch->table_base);
+		wasm_host_module_attach(arch->id, arch->name, arch->wasm, arch->wasm_size,
+					arch->memory_base, arch->imports, arch->count,
+					arch->table_base);
 	wasm_host_modules_attached();
 	current->thread.module_generation = generation;
 }

@@ -62,8 +62,10 @@ static void handle_signal(struct ksignal *ksig, struct pt_regs *regs)
 
 	/* The handler's own system calls use the same pt_regs. */
 	saved = *regs;
+	current->thread.in_user = 1;
 	wasm_host_user_call((unsigned long)ksig->ka.sa.sa_handler, ksig->sig,
 			    &frame->info, &frame->uc, (unsigned long)frame);
+	current->thread.in_user = 0;
 	*regs = saved;
 
 	/* Back from the handler: rt_sigreturn. */

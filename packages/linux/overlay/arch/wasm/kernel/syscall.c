@@ -70,6 +70,7 @@ __host_export(syscall) long wasm_syscall(long nr, u64 a0, u64 a1, u64 a2,
 {
 	struct pt_regs *regs = current_pt_regs();
 
+	current->thread.in_user = 0;
 	/*
 	 * Interrupts that came while the program ran: the program held the
 	 * CPU, nobody could take them. A program yields for them at its
@@ -95,23 +96,10 @@ __host_export(syscall) long wasm_syscall(long nr, u64 a0, u64 a1, u64 a2,
 		/* Signals: a handler runs here, and may ask for a restart. */
 		syscall_exit_to_user(regs);
 	} while (regs->restart);
+	current->thread.in_user = 1;
 	if (current->thread.exec_done) {
 		current->thread.exec_done = 0;
 		wasm_host_user_restart();
 	}
 	return regs->ret;
-}
-
-/*
- * The host calls this when the user program traps (unreachable, a memory
- * access out of bounds...): the task gets the signal a native CPU fault
- * would give, SIGILL or SIGSEGV, with its default action unless handled.
- */
-__host_export(user_fault) void wasm_user_fault(int sig)
-{
-	struct pt_regs *regs = current_pt_regs();
-
-	regs->syscall_nr = -1;	/* not in a system call: nothing to restart */
-	force_sig(sig);
-	syscall_exit_to_user(regs);
 }

@@ -87,6 +87,12 @@ void __noreturn wasm_host_task_exit(void) __host_import(task_exit);
 unsigned int wasm_host_backtrace(char *buf, unsigned int size) __host_import(backtrace);
 
 /*
+ * The trap that made the host call wasm_fault() (traps.c): the engine's
+ * message, a newline, then the call stack where it happened, as text.
+ */
+unsigned int wasm_host_fault(char *buf, unsigned int size) __host_import(fault);
+
+/*
  * User programs. The host compiles each program once per machine and
  * knows it by the key of its file (device, inode, change time, size).
  * exec_cached: take the program of that key for the current task's exec
@@ -138,24 +144,27 @@ void wasm_host_mmio_write(unsigned long addr, unsigned int size, u32 value) __ho
 
 /*
  * Loadable modules (arch/wasm/kernel/module.c), each known to the host by
- * an id. module_load: compile the Wasm side module of size bytes at wasm
- * and instantiate it in this thread's kernel instance, its data region the
- * region_size bytes at memory_base (already filled by the loader), its
- * imports of kernel functions and data the count values at imports, in
- * the order the module lists them; then run its data relocations. Returns
- * the first of the kernel table's slots its functions fill, or -ENOEXEC
- * with the reason, a string, in why. module_forget: the module is gone.
+ * an id, and named as the kernel names it. module_load: compile the Wasm
+ * side module of size bytes at wasm and instantiate it in this thread's
+ * kernel instance, its data region the region_size bytes at memory_base
+ * (already filled by the loader), its imports of kernel functions and
+ * data the count values at imports, in the order the module lists them;
+ * then run its data relocations. Returns the first of the kernel table's
+ * slots its functions fill, or -ENOEXEC with the reason, a string, in
+ * why. module_forget: the module is gone.
  * With a host thread per task, a thread that takes the CPU first lists
  * every loaded module with module_attach (the same arguments, and the
  * table slot it has), then calls modules_attached: its kernel instance
  * then has those modules, at their slots, and no other.
  */
-int wasm_host_module_load(unsigned int id, const void *wasm, unsigned long size,
+int wasm_host_module_load(unsigned int id, const char *name,
+			  const void *wasm, unsigned long size,
 			  unsigned long memory_base, unsigned long region_size,
 			  const u32 *imports, unsigned int count,
 			  char *why, unsigned int why_size) __host_import(module_load);
 void wasm_host_module_forget(unsigned int id) __host_import(module_forget);
-void wasm_host_module_attach(unsigned int id, const void *wasm, unsigned long size,
+void wasm_host_module_attach(unsigned int id, const char *name,
+			     const void *wasm, unsigned long size,
 			     unsigned long memory_base, const u32 *imports, unsigned int count,
 			     int table_base) __host_import(module_attach);
 void wasm_host_modules_attached(void) __host_import(modules_attached);

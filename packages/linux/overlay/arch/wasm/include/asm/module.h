@@ -15,6 +15,7 @@
  */
 struct mod_arch_specific {
 	unsigned int id;		/* the host's name for it: no two loads share one */
+	const char *name;		/* struct module's, for the host's stack traces */
 	int table_base;
 	void *wasm;			/* the side module */
 	unsigned long wasm_size;

@@ -36,6 +36,12 @@ struct thread_struct {
 	void			*fn_arg;
 	/* The modules' generation this task's host thread last caught up with. */
 	unsigned int		module_generation;
+	/*
+	 * The task runs its user program, not the kernel: where a trap the
+	 * host reports happened (traps.c). Set on each way out to user code,
+	 * cleared on each way in.
+	 */
+	int			in_user;
 };
 
 #define INIT_THREAD { .run = 0, .started = 1, }
