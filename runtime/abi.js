@@ -125,7 +125,7 @@ export function readCString(memory, address) {
  * @property {TaskExit|UserRestart|null} unwinding  what an import threw on purpose to unwind the task's
  *                                       Wasm frames (exec's restart, exit), until they are gone
  * @property {unknown} thrown            what to throw into its pieces instead of the next result
- * @property {Error|null} fault          the trap the kernel is reporting (task.js, the fault import)
+ * @property {Error|null} fault          the trap the kernel is reporting (task.js, the fault_text import)
  */
 
 /**
@@ -390,7 +390,7 @@ function kernelImports(ctx, handlers, loadedCode) {
       throw new TaskExit();
     },
     backtrace: (buf, size) => writeCString(buf, size, traceText(new Error().stack ?? '', loadedCode)),
-    fault: (buf, size) => writeCString(buf, size, faultText(ctx.task.fault, loadedCode)),
+    fault_text: (buf, size) => writeCString(buf, size, faultText(ctx.task.fault, loadedCode)),
     // Each returns the number of bytes NOT copied, as copy_*_user do.
     copy_from_user(to, from, n) {
       const u = userBytes();

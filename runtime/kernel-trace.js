@@ -50,7 +50,7 @@ export function traceText(stack, code) {
 }
 
 /**
- * A trap for the kernel's oops (wasm_host_fault): its message, then its
+ * A trap for the kernel's oops (wasm_host_fault_text): its message, then its
  * kernel frames.
  * @param {unknown} error @param {LoadedCode} code
  */

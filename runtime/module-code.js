@@ -24,7 +24,9 @@
 //   trap's stack ("at hello.hello_init (wasm://wasm/hello-1f2e3d4c:...)"),
 //   so that the kernel's oops can say which module a function is in.
 
-import { Reader, concat, encodeS32, encodeU32, forEachInstruction, sections } from './wasm-binary.js';
+import {
+  Reader, concat, encodeS32, encodeU32, forEachInstruction, functionImports, sections,
+} from './wasm-binary.js';
 
 /** The first page, which no kernel pointer points into. */
 export const NULL_PAGE = 4096;
@@ -74,25 +76,6 @@ function paramCounts(r, end) {
     counts.push(params);
   }
   return counts;
-}
-
-/** The number of imported functions. @param {Reader} r @param {number} end */
-function importedFunctions(r, end) {
-  let functions = 0;
-  for (let n = r.u32(); n > 0 && r.at < end; n--) {
-    r.name();
-    r.name();
-    const kind = r.byte();
-    if (kind === 0) {
-      r.u32();
-      functions++;
-    } else if (kind === 1) { r.byte(); const flags = r.byte(); r.u32(); if (flags & 1) r.u32(); }
-    else if (kind === 2) { const flags = r.byte(); r.u32(); if (flags & 1) r.u32(); }
-    else if (kind === 3) r.at += 2;
-    else if (kind === 4) { r.byte(); r.u32(); }
-    else throw new Error(`unknown import kind ${kind}`);
-  }
-  return functions;
 }
 
 /**
@@ -206,7 +189,7 @@ export function moduleCode(bytes, name, fault) {
   const functions = content(FUNCTION_SECTION);
   const imports = content(IMPORT_SECTION);
   const params = types ? paramCounts(reader(types), types.end) : [];
-  const imported = imports ? importedFunctions(reader(imports), imports.end) : 0;
+  const imported = imports ? functionImports(reader(imports), imports.end).length : 0;
   const typeOf = [];
   if (functions) {
     const r = reader(functions);

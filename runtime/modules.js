@@ -34,7 +34,7 @@ const MODULE_NAME_LEN = 56;
  * @param {WebAssembly.Module} module
  * @returns {{size: number, align: number, tableSize: number}}
  */
-export function dylinkMemory(module) {
+function dylinkMemory(module) {
   const [section] = WebAssembly.Module.customSections(module, 'dylink.0');
   if (!section) throw new Refusal('not a Wasm side module (no dylink.0 section)');
   const r = new Reader(new Uint8Array(section));
@@ -133,12 +133,10 @@ export function moduleImports(ctx, host, code) {
     return new TextDecoder().decode(bytes.subarray(at, at + end));
   }
 
-  /**
-   * Its code as compiled here: checked and named (module-code.js). The
-   * bytes as they came are compiled first, for the engine's word on them.
-   */
+  /** Its code as compiled here: checked and named (module-code.js). */
   function compile(name, bytes) {
-    const dylink = dylinkMemory(new WebAssembly.Module(bytes));
+    // Bytes that are no Wasm get the engine's word on them, not the rewrite's.
+    if (!WebAssembly.validate(bytes)) new WebAssembly.Module(bytes);
     let rewritten;
     try {
       rewritten = moduleCode(bytes, name, ctx.kernel.exports.null_fault());
@@ -146,7 +144,7 @@ export function moduleImports(ctx, host, code) {
       throw new Refusal(`its code cannot be given NULL checks: ${e.message}`);
     }
     const module = new WebAssembly.Module(rewritten.bytes);
-    return { module, dylink, imported: rewritten.imported, bodies: rewritten.bodies };
+    return { module, dylink: dylinkMemory(module), imported: rewritten.imported, bodies: rewritten.bodies };
   }
 
   /**

@@ -16,7 +16,7 @@
 //
 // Inserting a closed `if` at the top of a loop moves no branch target.
 
-import { Reader, concat, encodeS32, encodeU32, forEachInstruction } from './wasm-binary.js';
+import { Reader, concat, encodeS32, encodeU32, forEachInstruction, functionImports } from './wasm-binary.js';
 
 /** The word the host sets: in the first KiB, which the linker leaves unused. */
 export const PREEMPT_FLAG = 16;
@@ -25,26 +25,6 @@ const NR_SCHED_YIELD = 124;
 const CUSTOM_SECTION = 0;
 const CODE_SECTION = 10;
 const IMPORT_SECTION = 2;
-
-/** The function index of the linux.syscall import, or -1. */
-function syscallIndex(r, end) {
-  let functions = 0;
-  for (let count = r.u32(); count > 0 && r.at < end; count--) {
-    const module = r.name();
-    const field = r.name();
-    const kind = r.byte();
-    if (kind === 0) {
-      r.u32();
-      if (module === 'linux' && field === 'syscall') return functions;
-      functions++;
-    } else if (kind === 1) { r.byte(); const flags = r.byte(); r.u32(); if (flags & 1) r.u32(); }
-    else if (kind === 2) { const flags = r.byte(); r.u32(); if (flags & 1) r.u32(); }
-    else if (kind === 3) r.at += 2;
-    else if (kind === 4) { r.byte(); r.u32(); }
-    else throw new Error(`unknown import kind ${kind}`);
-  }
-  return -1;
-}
 
 /**
  * The custom section that marks a program as rewritten already: the system
@@ -86,7 +66,7 @@ export function addPreemptionPoints(bytes) {
     const size = r.u32();
     const contentStart = r.at;
     const end = contentStart + size;
-    if (id === IMPORT_SECTION) syscall = syscallIndex(new Reader(bytes, contentStart), end);
+    if (id === IMPORT_SECTION) syscall = functionImports(new Reader(bytes, contentStart), end).indexOf('linux.syscall');
     if (id !== CODE_SECTION) {
       out.push(bytes.subarray(sectionStart, end));
       r.at = end;

@@ -134,6 +134,29 @@ export function forEachInstruction(r, end, visit) {
 }
 
 /**
+ * The function imports of an import section, in order, each as
+ * "module.field": a function's index is its place here.
+ * @param {Reader} r  at the section's content @param {number} end
+ */
+export function functionImports(r, end) {
+  const functions = [];
+  for (let count = r.u32(); count > 0 && r.at < end; count--) {
+    const module = r.name();
+    const field = r.name();
+    const kind = r.byte();
+    if (kind === 0) {
+      r.u32();
+      functions.push(`${module}.${field}`);
+    } else if (kind === 1) { r.byte(); const flags = r.byte(); r.u32(); if (flags & 1) r.u32(); }
+    else if (kind === 2) { const flags = r.byte(); r.u32(); if (flags & 1) r.u32(); }
+    else if (kind === 3) r.at += 2;
+    else if (kind === 4) { r.byte(); r.u32(); }
+    else throw new Error(`unknown import kind ${kind}`);
+  }
+  return functions;
+}
+
+/**
  * The sections of a module after its header, each with its id and where
  * its content lies.
  * @param {Uint8Array} bytes

@@ -241,6 +241,28 @@ def test_a_module_whose_code_is_not_wasm_is_refused(machine: Machine, built: dic
     assert machine.run("echo alive").stdout == "alive\n"
 
 
+def test_a_module_with_code_the_host_cannot_check_is_refused(machine: Machine, tmp_path: Path) -> None:
+    """Valid Wasm that the NULL-check rewrite does not know (here a SIMD instruction) is
+    refused with the reason, not loaded unchecked, and the host goes on."""
+    folder = _module_source(tmp_path, "vector", """
+static int __init vector_init(void)
+{
+	__asm__ volatile("v128.const 0, 0, 0, 0\\n\\tdrop");
+	return 0;
+}
+module_init(vector_init);
+""")
+    (folder / "Kbuild").write_text("obj-m += vector.o\nccflags-y += -msimd128\n")
+    [ko] = modules.build(folder)
+    machine.write_file("/root/vector.ko", ko.read_bytes())
+    mark = _mark(machine, "test-vector-start")
+    r = machine.run("insmod /root/vector.ko")
+    assert r.exit_code == 1 and "invalid module format" in r.stderr, r
+    assert "vector: its code cannot be given NULL checks: unknown instruction 0xfd" in _dmesg_since(machine, mark)
+    assert "vector" not in machine.run("lsmod").stdout
+    assert machine.run("echo alive").stdout == "alive\n"
+
+
 def _leb(value: int) -> bytes:
     out = bytearray()
     while True:

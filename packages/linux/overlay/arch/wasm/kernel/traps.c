@@ -80,7 +80,7 @@ static void __noreturn die(int sig)
 	spin_lock_irqsave(&die_lock, flags);
 	console_verbose();
 	bust_spinlocks(1);
-	wasm_host_fault(text, sizeof(text));
+	wasm_host_fault_text(text, sizeof(text));
 	trace = strchr(text, '\n');
 	if (trace)
 		*trace++ = '\0';

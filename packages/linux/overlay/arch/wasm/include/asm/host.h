@@ -90,7 +90,7 @@ unsigned int wasm_host_backtrace(char *buf, unsigned int size) __host_import(bac
  * The trap that made the host call wasm_fault() (traps.c): the engine's
  * message, a newline, then the call stack where it happened, as text.
  */
-unsigned int wasm_host_fault(char *buf, unsigned int size) __host_import(fault);
+unsigned int wasm_host_fault_text(char *buf, unsigned int size) __host_import(fault_text);
 
 /*
  * User programs. The host compiles each program once per machine and
