@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Control flow and faults: setjmp/longjmp across frames, and children
- * that crash (a wild pointer, a trap, a recursion without end) and are
- * reported to their parent as killed by SIGSEGV, SIGILL and SIGSEGV while
- * the system goes on. As /init it runs all of it; from a shell, "faults
- * setjmp", "faults segv", "faults trap" or "faults stack" runs one part.
+ * that crash (a wild pointer, a trap, a recursion without end, a trap in
+ * the handler of a trap) and are reported to their parent as killed by
+ * SIGSEGV, SIGILL, SIGSEGV and SIGILL while the system goes on. As /init
+ * it runs all of it; from a shell, "faults setjmp", "faults segv",
+ * "faults trap", "faults stack" or "faults handler" runs one part.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -35,12 +36,20 @@ static int bottomless(int n)
 	return again(n + 1) + n;
 }
 
+/* Another trap while SIGILL is blocked: the kernel kills with it. */
+static void trap_again(int sig)
+{
+	__builtin_trap();
+}
+
 static int crash(const char *how)
 {
 	if (strcmp(how, "segv") == 0)
 		return *(volatile int *)0xfffffff0;	/* beyond any process memory */
 	if (strcmp(how, "stack") == 0)
 		return bottomless(0);
+	if (strcmp(how, "handler") == 0)
+		signal(SIGILL, trap_again);
 	__builtin_trap();
 }
 
@@ -80,6 +89,7 @@ int main(int argc, char **argv)
 	spawn_and_report("segv");
 	spawn_and_report("trap");
 	spawn_and_report("stack");
+	spawn_and_report("handler");
 	printf("faults: still running\n");
 	finish(0);
 }

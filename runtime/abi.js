@@ -125,7 +125,8 @@ export function readCString(memory, address) {
  * @property {TaskExit|UserRestart|null} unwinding  what an import threw on purpose to unwind the task's
  *                                       Wasm frames (exec's restart, exit), until they are gone
  * @property {unknown} thrown            what to throw into its pieces instead of the next result
- * @property {Error|null} fault          the trap the kernel is reporting (task.js, the fault_text import)
+ * @property {Error|null} fault          the task's last trap, handed to the kernel (task.js)
+ * @property {boolean} oops              the kernel has begun an oops for it (the fault_text import)
  */
 
 /**
@@ -137,7 +138,7 @@ export function newTaskState(id, { boot = false, clone = null } = {}) {
   return {
     id, boot, user: null, loaded: null, pending: null, image: null, kernelTop: 0, kernelStacks: [],
     next: clone ? { clone } : null, entry: null, fork: null, pieces: null, unwinding: null, thrown: null,
-    fault: null,
+    fault: null, oops: false,
   };
 }
 
@@ -390,7 +391,10 @@ function kernelImports(ctx, handlers, loadedCode) {
       throw new TaskExit();
     },
     backtrace: (buf, size) => writeCString(buf, size, traceText(new Error().stack ?? '', loadedCode)),
-    fault_text: (buf, size) => writeCString(buf, size, faultText(ctx.task.fault, loadedCode)),
+    fault_text(buf, size) {
+      ctx.task.oops = true;
+      return writeCString(buf, size, faultText(ctx.task.fault, loadedCode));
+    },
     // Each returns the number of bytes NOT copied, as copy_*_user do.
     copy_from_user(to, from, n) {
       const u = userBytes();

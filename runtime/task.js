@@ -84,6 +84,14 @@ const isStackOverflow = (error) => error instanceof RangeError && /call stack/i.
 /** A fault of the user program: a Wasm trap, or a stack overflow. */
 export const isFault = (error) => error instanceof WebAssembly.RuntimeError || isStackOverflow(error);
 
+/**
+ * The most traps of one task the kernel is asked about, each while the
+ * last is handled: a handler of SIGILL that traps into SIGSEGV, whose
+ * handler traps into the blocked SIGILL, which kills, takes three. More
+ * means the kernel's own handling traps.
+ */
+const MAX_NESTED_FAULTS = 4;
+
 /** The signal a native CPU fault would give for this one. */
 function faultSignal(error) {
   if (isStackOverflow(error)) return SIGSEGV;
@@ -106,24 +114,33 @@ function faultSignal(error) {
 export function* taskPieces(ctx, task) {
   const { exports } = ctx.kernel;
   let entered = false;
+  let fault = null;
+  let faults = 0;
   for (;;) {
     try {
       if (!entered) {
         entered = true;
         yield task.boot ? piece(exports.boot, 'v') : piece(exports.task_entry, 'i', task.id);
       }
+      if (fault) {
+        // The kernel knows whether the trap was its own (an oops) or the
+        // program's; a program's signal handler may trap in turn.
+        enterTask(ctx, task);
+        task.fault = fault;
+        fault = null;
+        yield piece(exports.fault, 'i', faultSignal(task.fault));
+        throw new Error(`the task survived a trap: ${task.fault.message}`);
+      }
       yield* userPieces(ctx, task);
     } catch (error) {
       // The exception left kernel frames behind: the next piece starts
       // at the top of the task's kernel stack again (enterTask).
       if (error instanceof UserRestart) continue;
-      // A trap while the kernel reports one: nothing is left to trust.
-      if (!isFault(error) || task.fault) throw error;
-      enterTask(ctx, task);
-      // The kernel knows whether the trap was its own (an oops) or the program's.
-      task.fault = error;
-      yield piece(exports.fault, 'i', faultSignal(error));
-      throw new Error(`the task survived a trap: ${error.message}`);
+      if (!isFault(error)) throw error;
+      // A trap after the kernel began an oops, or in its handling of
+      // traps: nothing is left to trust.
+      if (task.oops || ++faults > MAX_NESTED_FAULTS) throw error;
+      fault = error;
     }
   }
 }
@@ -140,7 +157,7 @@ export function endTask(ctx, task, error) {
   for (const program of [task.user, task.pending]) {
     if (program) ctx.memories.release(program.memory);
   }
-  Object.assign(task, { user: null, pending: null, image: null, next: null, pieces: null, fault: null });
+  Object.assign(task, { user: null, pending: null, image: null, next: null, pieces: null, fault: null, oops: false });
   if (error instanceof TaskExit) {
     ctx.post({ kind: 'exit', task: task.id });
     return;

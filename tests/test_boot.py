@@ -112,13 +112,15 @@ def test_posix_threads(kernel_image, tmp_path, coroutines):
 
 @TASKING
 def test_setjmp_and_crashing_children(kernel_image, tmp_path, coroutines):
-    """longjmp across frames; children that fault or overflow their stack die by SIGSEGV/SIGILL."""
+    """longjmp across frames; children that fault, overflow their stack or trap in a trap's handler
+    die by SIGSEGV/SIGILL."""
     result = boot_program(kernel_image, tmp_path, "faults-init.c", libc=True, coroutines=coroutines)
     out = result.stdout
     assert "faults: setjmp returned 42 after 2 entries\n" in out
     assert "faults: segv child killed by Segmentation fault\n" in out
     assert "faults: trap child killed by Illegal instruction\n" in out
     assert "faults: stack child killed by Segmentation fault\n" in out
+    assert "faults: handler child killed by Illegal instruction\n" in out
     assert "faults: still running\n" in out
     assert result.returncode == runner.EXIT_POWER_OFF
 
