@@ -130,7 +130,8 @@ export function moduleImports(ctx, host, code) {
     const bytes = new Uint8Array(ctx.memory.buffer);
     const end = bytes.subarray(at, at + MODULE_NAME_LEN).indexOf(0);
     if (end <= 0) throw new Refusal('its name is not a string of the kernel');
-    return new TextDecoder().decode(bytes.subarray(at, at + end));
+    // A copy: browsers decode no view of shared memory.
+    return new TextDecoder().decode(bytes.slice(at, at + end));
   }
 
   /** Its code as compiled here: checked and named (module-code.js). */

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from linuxwasm import browser, kernel, net, relay, server, site, system
-from linuxwasm.paths import SYSTEM
+from linuxwasm import browser, kernel, modules, net, relay, server, site, system
+from linuxwasm.paths import REPO, SYSTEM
 from tests.hosts import GATEWAY, Endless, serving, serving_blob
 
 pytestmark = pytest.mark.skipif(browser.available() is not None, reason=str(browser.available()))
@@ -322,6 +322,37 @@ def test_files_go_up_into_the_home_and_come_down_as_downloads(chromium, url, tmp
             "download: /etc: not a readable file", "download: missing: not a readable file"]
     finally:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def module_files(tmp_path_factory) -> list[Path]:
+    """hello.ko and faulty.ko, built from copies of their example folders."""
+    built = []
+    for name in ("hello", "faulty"):
+        copy = tmp_path_factory.mktemp("modules") / name
+        shutil.copytree(REPO / "examples" / "modules" / name, copy)
+        built += modules.build(copy)
+    return built
+
+
+# The page's kernel instances (one, or one per Web Worker with ?threads) load
+# a module uploaded to the home; its oops names it in a trace of Chromium's stack.
+@pytest.mark.parametrize("query", ["", "?threads"], ids=["coroutines", "threads"])
+def test_a_module_uploaded_in_the_page_loads_unloads_and_oopses(page, url, query, module_files):
+    page.goto(url + query)
+    browser.wait_for_prompt(page)
+    page.set_input_files("#upload-file", [str(path) for path in module_files])
+    page.wait_for_function("document.getElementById('status').textContent === 'uploaded faulty.ko to /root'")
+    output = browser.run_command(page, "insmod /root/hello.ko who=page && dmesg | tail -1 | cut -c 16-"
+                                       " && rmmod hello && dmesg | tail -1 | cut -c 16-")
+    assert output[-2:] == ["hello: hello, page", "hello: goodbye, page"], output
+    output = browser.run_command(page, "insmod /root/faulty.ko && sh -c 'echo null > /proc/faulty';"
+                                       " dmesg | grep -o 'faulty_null_write+.*'")
+    # (the first lines on the screen are the command's, wrapped)
+    assert output[-2] == "Segmentation fault", output
+    assert re.fullmatch(r"faulty_null_write\+0x[0-9a-f]+/0x[0-9a-f]+ \[faulty\]", output[-1]), output
+    # The kernel goes on (faulty cannot go: its /proc write never ended, as on Linux).
+    assert browser.run_command(page, "echo alive") == ["alive"]
 
 
 # -- the page's network: serve --net ----------------------------------------

@@ -9,6 +9,7 @@ import pytest
 
 from linuxwasm import Machine, forkable, guest, musl, system, wasm
 from linuxwasm.paths import BUILD, GUEST
+from tests.host_memory import rss_mib
 
 
 def _fork_program() -> Path:
@@ -130,12 +131,7 @@ def test_a_thousand_forks_do_not_grow_host_memory(machine: Machine) -> None:
     collection leaves lying around, far less than a copy per fork would (32 MiB
     at 32 KiB each)."""
     _case(machine, "loop", "1000", timeout=120)
-    before = _rss_mib(machine.pid)
+    before = rss_mib(machine.pid)
     assert _case(machine, "loop", "1000", timeout=120) == ["1000 forks in a row"]
-    after = _rss_mib(machine.pid)
+    after = rss_mib(machine.pid)
     assert after - before < 32, f"host memory {before:.0f} -> {after:.0f} MiB over 1,000 forks"
-
-
-def _rss_mib(pid: int) -> float:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1]) / 1024

@@ -2,13 +2,10 @@
 
 import subprocess
 import time
-from pathlib import Path
 
 from linuxwasm import guest, runner
+from tests.host_memory import rss_mib
 
-def _rss_mib(pid: int) -> float:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1]) / 1024
 
 def _wait_for(proc: subprocess.Popen, text: str) -> str:
     assert proc.stdout is not None
@@ -38,7 +35,7 @@ def test_processes_do_not_leak_host_memory(kernel_image, tmp_path):
             proc.stdin.flush()
             assert _wait_for(proc, "spawn: done").strip() == "spawn: done 500"
             time.sleep(0.5)
-            rss.append(_rss_mib(proc.pid))
+            rss.append(rss_mib(proc.pid))
         proc.stdin.write("off\n")
         proc.stdin.flush()
         assert proc.wait(timeout=60) == runner.EXIT_POWER_OFF
@@ -68,9 +65,9 @@ def test_500_shell_commands_do_not_leak(kernel_image):
                 assert (r.exit_code, r.stdout) == (0, f"{i}\n"), r
 
         commands(50)
-        guest_before, host_before = _guest_mem_available_kib(machine), _rss_mib(machine.pid)
+        guest_before, host_before = _guest_mem_available_kib(machine), rss_mib(machine.pid)
         commands(500)
-        guest_after, host_after = _guest_mem_available_kib(machine), _rss_mib(machine.pid)
+        guest_after, host_after = _guest_mem_available_kib(machine), rss_mib(machine.pid)
     assert guest_before - guest_after < 1024, f"guest MemAvailable {guest_before} -> {guest_after} KiB"
     print(f"host RSS {host_before:.0f} -> {host_after:.0f} MiB, guest MemAvailable {guest_before} -> {guest_after} KiB")
     assert host_after - host_before < 32, f"host RSS {host_before:.0f} -> {host_after:.0f} MiB"

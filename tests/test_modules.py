@@ -1,5 +1,9 @@
-"""Loadable kernel modules (issue 16): built on the host, loaded in the guest."""
+"""Loadable kernel modules (issue 16): built on the host, loaded in the guest.
 
+BusyBox's insmod exits with the errno of the kernel's refusal.
+"""
+
+import errno
 import re
 import shutil
 import subprocess
@@ -15,6 +19,7 @@ from linuxwasm.machine import Machine
 from linuxwasm.paths import REPO
 from linuxwasm.postlink import read_map
 from linuxwasm.wasm import dylink_memory, parse_module
+from tests.host_memory import rss_mib
 
 EXAMPLES = REPO / "examples" / "modules"
 
@@ -63,12 +68,12 @@ def _mark(machine: Machine, text: str) -> str:
 def test_the_kernel_lists_its_modules(machine: Machine) -> None:
     r = machine.run("cat /proc/modules | wc -l; lsmod")
     assert r.exit_code == 0 and r.stderr == "", r
-    assert r.stdout.split("\n")[0] == "0"
+    assert r.stdout == "0\nModule                  Size  Used by\n", r
 
 
 def test_a_file_that_is_no_module_is_refused_by_the_loader(machine: Machine) -> None:
     r = machine.run("insmod /etc/passwd")
-    assert r.exit_code == 1
+    assert r.exit_code == errno.ENOEXEC
     assert "invalid module format" in r.stderr, r
     assert "Invalid ELF header magic" in machine.run("dmesg | tail -3").stdout
     assert machine.run("echo alive").stdout == "alive\n"
@@ -145,18 +150,52 @@ def test_a_file_in_proc(machine: Machine, built: dict[str, bytes]) -> None:
     assert r.exit_code == 0 and r.stdout == "read 1 times\nread 2 times\n", r
 
 
+def test_a_module_uses_what_another_exports(machine: Machine, built: dict[str, bytes]) -> None:
+    """tally.ko exports a function (EXPORT_SYMBOL) and, GPL-only, data and a
+    function, in an order the loader's bisection cannot search unsorted."""
+    machine.write_file("/root/tally.ko", built["tally"])
+    machine.write_file("/root/tally_user.ko", built["tally_user"])
+    mark = _mark(machine, "test-tally-start")
+    r = machine.run("insmod /root/tally_user.ko")
+    assert r.exit_code == errno.ENOENT and "unknown symbol" in r.stderr, r
+    assert "tally_user: Unknown symbol tally_add (err -2)" in _dmesg_since(machine, mark)
+
+    r = machine.run("insmod /root/tally.ko && insmod /root/tally_user.ko add=5 && lsmod")
+    assert r.exit_code == 0, r
+    assert re.search(r"^tally\s+\d+\s+1 tally_user$", r.stdout, re.M), r.stdout
+    assert "tally_user: added 5, total 5" in _dmesg_since(machine, mark)
+    r = machine.run("rmmod tally")
+    assert r.exit_code == 1 and "tally" in machine.run("lsmod").stdout, r  # in use
+
+    r = machine.run("rmmod tally_user && rmmod tally && lsmod")
+    assert r.exit_code == 0 and "tally" not in r.stdout, r
+    log = _dmesg_since(machine, mark)
+    assert "tally_user: took 5 back, total 0 (tally_total says 0)" in log, log
+    assert "tally: gone, total was 0" in log, log
+    r = machine.run("insmod /root/tally.ko && insmod /root/tally_user.ko && rmmod tally_user && rmmod tally")
+    assert r.exit_code == 0, r
+
+
 def _kernel_free_kib(machine: Machine) -> int:
     return int(machine.run("awk '/^MemAvailable/ {print $2}' /proc/meminfo").stdout)
 
 
-def test_two_hundred_loads_and_unloads_leave_no_memory_behind(machine: Machine, built: dict[str, bytes]) -> None:
+def test_a_thousand_loads_and_unloads_leave_no_memory_behind(machine: Machine, built: dict[str, bytes]) -> None:
     machine.write_file("/root/hello.ko", built["hello"])
     cycles = "for i in $(seq {n}); do insmod /root/hello.ko && rmmod hello || exit 1; done"
-    assert machine.run(cycles.format(n=20), timeout=60).exit_code == 0
-    before = _kernel_free_kib(machine)
+    # The warm-up lets the host's heap reach its size: V8 grows it for the
+    # first few hundred compiled modules (about 40 MiB), then collects them.
     assert machine.run(cycles.format(n=200), timeout=120).exit_code == 0
-    after = _kernel_free_kib(machine)
+    before, host_before = _kernel_free_kib(machine), rss_mib(machine.pid)
+    assert machine.run(cycles.format(n=1000), timeout=300).exit_code == 0
+    after, host_after = _kernel_free_kib(machine), rss_mib(machine.pid)
+    print(f"1000 cycles: kernel MemAvailable {before} -> {after} KiB, host RSS {host_before:.0f} -> {host_after:.0f} MiB")
     assert before - after < 512, (before, after)  # KiB; one hello takes about 16 in all
+    # V8's heap moves by up to 30 MiB over these 1000 loads: what the host
+    # would keep of 50 KiB or more per load shows (a copy of the module's
+    # data or code, a table grown per load); an instance kept (35 KiB with
+    # its compiled code) would not: that needs the engine's own figures.
+    assert host_after - host_before < 48, f"host RSS {host_before:.0f} -> {host_after:.0f} MiB"
     assert "hello" not in machine.run("lsmod").stdout
 
 
@@ -205,7 +244,7 @@ module_init(needy_init);
     machine.write_file("/root/needy.ko", ko.read_bytes())
     mark = _mark(machine, "test-needy-start")
     r = machine.run("insmod /root/needy.ko")
-    assert r.exit_code == 1 and "unknown symbol" in r.stderr.lower(), r
+    assert r.exit_code == errno.ENOENT and "unknown symbol" in r.stderr.lower(), r
     assert "needy: Unknown symbol linuxwasm_not_exported" in _dmesg_since(machine, mark)
     assert "needy" not in machine.run("lsmod").stdout
 
@@ -216,7 +255,7 @@ def test_a_module_for_another_kernel_is_refused_by_vermagic(machine: Machine, bu
     machine.write_file("/root/other.ko", other)
     mark = _mark(machine, "test-vermagic-start")
     r = machine.run("insmod /root/other.ko")
-    assert r.exit_code == 1 and "invalid module format" in r.stderr, r
+    assert r.exit_code == errno.ENOEXEC and "invalid module format" in r.stderr, r
     assert "hello: version magic '6.0.0" in _dmesg_since(machine, mark)
     assert machine.run("echo alive").stdout == "alive\n"
 
@@ -224,7 +263,7 @@ def test_a_module_for_another_kernel_is_refused_by_vermagic(machine: Machine, bu
 def test_a_truncated_module_is_refused(machine: Machine, built: dict[str, bytes]) -> None:
     machine.write_file("/root/short.ko", built["hello"][: len(built["hello"]) // 2])
     r = machine.run("insmod /root/short.ko")
-    assert r.exit_code == 1 and "invalid module format" in r.stderr, r
+    assert r.exit_code == errno.ENOEXEC and "invalid module format" in r.stderr, r
     assert machine.run("echo alive").stdout == "alive\n"
 
 
@@ -235,7 +274,7 @@ def test_a_module_whose_code_is_not_wasm_is_refused(machine: Machine, built: dic
     machine.write_file("/root/broken.ko", broken)
     mark = _mark(machine, "test-broken-start")
     r = machine.run("insmod /root/broken.ko")
-    assert r.exit_code == 1 and "invalid module format" in r.stderr, r
+    assert r.exit_code == errno.ENOEXEC and "invalid module format" in r.stderr, r
     assert "hello: CompileError" in _dmesg_since(machine, mark)
     assert "hello" not in machine.run("lsmod").stdout
     assert machine.run("echo alive").stdout == "alive\n"
@@ -257,7 +296,7 @@ module_init(vector_init);
     machine.write_file("/root/vector.ko", ko.read_bytes())
     mark = _mark(machine, "test-vector-start")
     r = machine.run("insmod /root/vector.ko")
-    assert r.exit_code == 1 and "invalid module format" in r.stderr, r
+    assert r.exit_code == errno.ENOEXEC and "invalid module format" in r.stderr, r
     assert "vector: its code cannot be given NULL checks: unknown instruction 0xfd" in _dmesg_since(machine, mark)
     assert "vector" not in machine.run("lsmod").stdout
     assert machine.run("echo alive").stdout == "alive\n"
@@ -287,7 +326,7 @@ def test_a_module_asking_for_a_huge_table_is_refused(machine: Machine, tmp_path:
     machine.write_file("/root/huge.ko", modules.wrap(hostile, read_map(folder / "hello.ko.map")))
     mark = _mark(machine, "test-huge-start")
     r = machine.run("insmod /root/huge.ko")
-    assert r.exit_code == 1 and "invalid module format" in r.stderr, r
+    assert r.exit_code == errno.ENOEXEC and "invalid module format" in r.stderr, r
     assert "hello: it asks for 50000000 table slots" in _dmesg_since(machine, mark)
     assert machine.run("echo alive").stdout == "alive\n"
 
@@ -317,12 +356,6 @@ def test_a_compile_error_names_the_file_and_line(tmp_path: Path) -> None:
 def test_a_folder_without_kbuild_is_refused(tmp_path: Path) -> None:
     with pytest.raises(LinuxWasmError, match="no Kbuild or Makefile"):
         modules.build(tmp_path)
-
-
-def test_a_module_that_exports_symbols_is_refused_at_build(tmp_path: Path) -> None:
-    folder = _module_source(tmp_path, "giver", "int giver_value(void) { return 1; }\nEXPORT_SYMBOL(giver_value);\n")
-    with pytest.raises(LinuxWasmError, match=r"giver\.ko: error: the module exports symbols"):
-        modules.build(folder)
 
 
 @pytest.mark.skipif(shutil.which("readelf") is None, reason="binutils' readelf, the ELF reference, is not installed")
@@ -395,4 +428,4 @@ def test_an_oops_in_a_kernel_thread_kills_the_thread_only(oops_machine: Machine)
     assert "faulty" not in oops_machine.run("ps -o comm").stdout.split()
     # Nothing of the module is in use: it goes, and comes back.
     r = oops_machine.run("rmmod faulty && insmod /root/faulty.ko && lsmod")
-    assert r.exit_code == 0 and r.stdout.startswith("faulty "), r
+    assert r.exit_code == 0 and r.stdout.split("\n")[1].startswith("faulty "), r

@@ -12,12 +12,13 @@ section is the side module itself, without its start function, as the
 loader has laid out the data the start function would copy.
 """
 
+import hashlib
 import struct
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from linuxwasm import commands, kernel
+from linuxwasm import commands, kernel, postlink, wasm
 from linuxwasm.errors import LinuxWasmError
 from linuxwasm.postlink import LinkMap, read_map
 from linuxwasm.wasm import Import, Module, WasmFormatError, dylink_memory, parse_module
@@ -33,10 +34,11 @@ HOST_IMPORTS = frozenset({
     ("env", "__memory_base"), ("env", "__table_base"), ("env", "wasm_current_task"),
 })
 HOST_MODULE = "host"
-# Sections the loader looks for by name and that keep their names; every
-# other data segment gets a ".wasm" prefix, so that none is taken for
-# something it is not (".init.data" would be freed after init).
-LOADER_SECTIONS = frozenset({".gnu.linkonce.this_module", "__param"})
+# Sections the loader looks for by name and that keep their names (the
+# module's struct module, its parameters, what it exports); every other
+# data segment gets a ".wasm" prefix, so that none is taken for something
+# it is not (".init.data" would be freed after init).
+LOADER_SECTIONS = frozenset({".gnu.linkonce.this_module", "__param", "__ksymtab", "__ksymtab_gpl"})
 # The module's own entry points, weak in its .mod.c (arch/wasm/tools/modpost.py).
 ENTRY_POINTS = frozenset({"init_module", "cleanup_module"})
 
@@ -143,8 +145,6 @@ def wrap(side: bytes, link: LinkMap) -> bytes:
         raise ModuleError("the side module has active data segments (link it with --shared-memory)")
     if ".gnu.linkonce.this_module" not in link.segments:
         raise ModuleError("no struct module (.gnu.linkonce.this_module): was the .mod.c linked in?")
-    if any(name.startswith("__ksymtab") for name in link.segments):
-        raise ModuleError("the module exports symbols (EXPORT_SYMBOL), which wasm modules cannot do yet")
 
     region = _region(module, link, memory.size)
     region[0].align = memory.align
@@ -219,7 +219,7 @@ def build(folder: Path, report: commands.Report = lambda line: None) -> list[Pat
         raise ModuleError(f"{folder}: no Kbuild or Makefile (one with obj-m += NAME.o)")
     kernel.build(report)
     tree, obj, log = kernel.module_tree(report)
-    wrap_command = f"{sys.executable} -m linuxwasm.modules"
+    wrap_command = f"{sys.executable} -m linuxwasm.modules --wrapper={_wrapper_version()}"
     commands.run(kernel.make_command(tree, obj, "modules", f"M={folder}", f"WASM_KO={wrap_command}"),
                  what=f"module build in {folder}", log=log, report=report, env=kernel.build_env())
     order = folder / "modules.order"
@@ -232,10 +232,22 @@ def build(folder: Path, report: commands.Report = lambda line: None) -> list[Pat
     return built
 
 
+def _wrapper_version() -> str:
+    """A hash of the code that wraps: part of kbuild's command for each .ko,
+    so that kbuild wraps again what an older wrapper made (it runs a
+    command again when its text changes)."""
+    digest = hashlib.sha256()
+    for source in (__file__, wasm.__file__, postlink.__file__):
+        digest.update(Path(source).read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def main(argv: list[str]) -> int:
-    """kbuild's final module link: python -m linuxwasm.modules SIDE.wasm SIDE.map OUT.ko"""
+    """kbuild's final module link: python -m linuxwasm.modules [--wrapper=V] SIDE.wasm SIDE.map OUT.ko"""
+    if argv and argv[0].startswith("--wrapper="):
+        argv = argv[1:]  # only there to make kbuild's command change with the wrapper
     if len(argv) != 3:
-        print("usage: python -m linuxwasm.modules SIDE.wasm SIDE.map OUT.ko", file=sys.stderr)
+        print("usage: python -m linuxwasm.modules [--wrapper=VERSION] SIDE.wasm SIDE.map OUT.ko", file=sys.stderr)
         return 2
     try:
         wrap_file(*(Path(arg) for arg in argv))

@@ -15,10 +15,14 @@
  * the block is the region byte for byte, then has the host instantiate
  * the code over it: the module's data is where the loader put it, and
  * struct module, its parameters and the rest are the loader's own.
+ * What the module exports is in its __ksymtab and __ksymtab_gpl sections,
+ * sorted here once the host has relocated them.
  */
 #include <linux/elf.h>
+#include <linux/export.h>
 #include <linux/moduleloader.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/string.h>
 #include <linux/vmalloc.h>
 #include <asm/host.h>
@@ -90,6 +94,24 @@ static void forget_record(struct mod_arch_specific *arch)
 	arch->imports = NULL;
 }
 
+static int symbol_order(const void *a, const void *b)
+{
+	return strcmp(((const struct kernel_symbol *)a)->name,
+		      ((const struct kernel_symbol *)b)->name);
+}
+
+/*
+ * find_symbol() bisects each table by name. The kernel's own are sorted
+ * after its link; a module's entries are in link order, and their names
+ * are pointers only once the module's relocations have run: sort them
+ * now, before the loader looks anything up in them.
+ */
+static void sort_exports(struct module *me)
+{
+	sort((void *)me->syms, me->num_syms, sizeof(*me->syms), symbol_order, NULL);
+	sort((void *)me->gpl_syms, me->num_gpl_syms, sizeof(*me->gpl_syms), symbol_order, NULL);
+}
+
 int module_finalize(const Elf_Ehdr *hdr, const Elf_Shdr *sechdrs, struct module *me)
 {
 	const Elf_Shdr *wasm = find_section(hdr, sechdrs, ".wasm");
@@ -140,6 +162,7 @@ int module_finalize(const Elf_Ehdr *hdr, const Elf_Shdr *sechdrs, struct module 
 		return table_base;
 	}
 	arch->table_base = table_base;
+	sort_exports(me);
 	list_add_tail(&arch->list, &wasm_modules);
 	/* This thread's instance has it already. */
 	current->thread.module_generation = wasm_module_generation;

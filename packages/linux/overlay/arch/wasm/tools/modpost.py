@@ -5,8 +5,9 @@
 scripts/mod/modpost reads ELF objects; these are Wasm objects. What a
 module needs from modpost here is its struct module (name, init, exit)
 and its vermagic; its undefined symbols are checked by the loader when it
-is loaded, against the kernel's __ksymtab. Module.symvers stays empty:
-modules export nothing to other modules yet.
+is loaded, against the __ksymtab of the kernel and of the modules loaded
+(what a module exports is in its own, which the loader finds). So
+Module.symvers stays empty: nothing needs it before load time.
 
 Usage: modpost.py -o SYMVERS < list of module objects (one path.o per line)
 """
