@@ -180,7 +180,8 @@ def _kernel_free_kib(machine: Machine) -> int:
     return int(machine.run("awk '/^MemAvailable/ {print $2}' /proc/meminfo").stdout)
 
 
-def test_a_thousand_loads_and_unloads_leave_no_memory_behind(machine: Machine, built: dict[str, bytes]) -> None:
+def test_a_thousand_loads_and_unloads_leave_no_memory_behind(machine: Machine, built: dict[str, bytes],
+                                                            request: pytest.FixtureRequest) -> None:
     machine.write_file("/root/hello.ko", built["hello"])
     cycles = "for i in $(seq {n}); do insmod /root/hello.ko && rmmod hello || exit 1; done"
     # The warm-up lets the host's heap reach its size: V8 grows it for the
@@ -191,11 +192,14 @@ def test_a_thousand_loads_and_unloads_leave_no_memory_behind(machine: Machine, b
     after, host_after = _kernel_free_kib(machine), rss_mib(machine.pid)
     print(f"1000 cycles: kernel MemAvailable {before} -> {after} KiB, host RSS {host_before:.0f} -> {host_after:.0f} MiB")
     assert before - after < 512, (before, after)  # KiB; one hello takes about 16 in all
-    # V8's heap moves by up to 30 MiB over these 1000 loads: what the host
-    # would keep of 50 KiB or more per load shows (a copy of the module's
-    # data or code, a table grown per load); an instance kept (35 KiB with
-    # its compiled code) would not: that needs the engine's own figures.
-    assert host_after - host_before < 48, f"host RSS {host_before:.0f} -> {host_after:.0f} MiB"
+    # V8's heap moves by up to 30 MiB over these 1000 loads, and by up to 60
+    # with a host thread per task (each insmod and rmmod is a process, whose
+    # thread's heap the engine gives back at its own pace): what the host
+    # would keep of 100 KiB or more per load shows (a copy of the kernel's
+    # table or of the module's data, a thread kept per load); an instance kept
+    # (35 KiB with its compiled code) would not: that needs the engine's own figures.
+    bound = 48 if request.node.callspec.params["machine"] else 96
+    assert host_after - host_before < bound, f"host RSS {host_before:.0f} -> {host_after:.0f} MiB"
     assert "hello" not in machine.run("lsmod").stdout
 
 
